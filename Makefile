@@ -1,0 +1,83 @@
+# zoomwatch — everything a developer or CI runs. `make run` and `make test` need only Go and
+# Node.js on a fresh machine: the AWS emulator, the CDK CLI and a browser are installed here.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO          ?= go
+FUNCTIONS   := poller detector oauth
+DIST        := dist
+CDK         := tools/cdk/node_modules/.bin/cdk
+WITH_KUMO   := tools/with-kumo.sh
+FUZZTIME    ?= 3s
+ARGS        ?=
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## poll the simulated Zoom account once (or real Zoom with ZOOM_* set) and print alerts
+	$(GO) run ./cmd/zoomwatch run --once $(ARGS)
+
+.PHONY: test
+test: test-go fuzz test-infra ## everything CI runs: vet, unit, integration, e2e, rules, fuzz, infra
+	@echo "make test: all suites passed"
+
+.PHONY: vet
+vet:
+	$(GO) vet ./...
+
+.PHONY: test-go
+test-go: vet browser ## unit and integration tests against the AWS emulator (started here)
+	$(GO) test -count=1 ./...
+
+.PHONY: rules-test
+rules-test: ## run every shipped rule's inline tests
+	$(GO) run ./cmd/zoomwatch rules test
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target briefly over its committed corpus
+	@for spec in $$($(GO) run ./tools/fuzzlist); do \
+	  pkg=$${spec%%:*}; name=$${spec##*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg >/dev/null || { \
+	    echo "fuzz $$name failed: rerun with: $(GO) test -run='^$$' -fuzz='^$$name\$$' $$pkg"; exit 1; }; \
+	done
+
+.PHONY: browser
+browser: ## install headless Chromium for the onboarding page test if missing
+	@tools/ensure-chromium.sh
+
+.PHONY: build
+build: ## Lambda artifacts: dist/<fn>/bootstrap, linux/arm64, static, stripped
+	@for fn in $(FUNCTIONS); do \
+	  [ -d functions/$$fn ] || continue; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath \
+	    -ldflags='-s -w' -o $(DIST)/$$fn/bootstrap ./functions/$$fn; \
+	  printf '%-10s %s bytes\n' $$fn $$(stat -c %s $(DIST)/$$fn/bootstrap); \
+	done
+
+.PHONY: bench
+bench: ## detector and poller benchmarks
+	$(GO) test -run='^$$' -bench=. -benchmem ./internal/detect/ ./internal/event/
+
+$(CDK): tools/cdk/package.json tools/cdk/package-lock.json
+	npm ci --prefix tools/cdk --no-audit --no-fund --loglevel=error
+	@touch $(CDK)
+
+.PHONY: test-infra
+test-infra: ## synthesize the CDK stack and assert on the template (incl. cdk-nag)
+	@if [ -f infra/go.mod ]; then cd infra && $(GO) test -count=1 ./...; fi
+
+.PHONY: synth
+synth: build $(CDK) ## synthesize the CloudFormation template offline into cdk.out/
+	$(CDK) synth --quiet $(ARGS)
+
+.PHONY: deploy
+deploy: build $(CDK) ## deploy to the AWS account of your credentials (see README)
+	$(CDK) deploy $(ARGS)
+
+.PHONY: clean
+clean:
+	rm -rf $(DIST) cdk.out .zoomwatch

@@ -1,0 +1,247 @@
+package event
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// RecordError reports a record that cannot be normalized at all (not a JSON object). Records
+// that are objects but of an unknown shape are never rejected: they keep their raw form.
+type RecordError struct {
+	Reason string
+}
+
+func (e *RecordError) Error() string { return "invalid Zoom record: " + e.Reason }
+
+// operationRecord and activityRecord are the fields of the two report records zoomwatch reads;
+// anything else in a record survives only in Envelope.Raw.
+type operationRecord struct {
+	Time            string `json:"time"`
+	Operator        string `json:"operator"`
+	CategoryType    string `json:"category_type"`
+	Action          string `json:"action"`
+	OperationDetail string `json:"operation_detail"`
+}
+
+type activityRecord struct {
+	Email      string `json:"email"`
+	Time       string `json:"time"`
+	Type       string `json:"type"`
+	IPAddress  string `json:"ip_address"`
+	ClientType string `json:"client_type"`
+	Version    string `json:"version"`
+}
+
+// Normalize turns one raw Zoom record of log type lt into an envelope. The record's bytes are
+// kept unchanged in Raw; the identity is computed over its canonical JSON so that the same
+// record served with different key order or spacing still dedupes. A record whose time is
+// missing or unparsable keeps ingestedAt as its time rather than being dropped.
+func Normalize(source string, lt LogType, raw json.RawMessage, ingestedAt time.Time) (Envelope, error) {
+	if !lt.Valid() {
+		return Envelope{}, fmt.Errorf("normalize record: unknown log type %q", lt)
+	}
+	canon, err := Canonical(raw)
+	if err != nil {
+		return Envelope{}, err
+	}
+	env := Envelope{
+		ID:         Identity(source, lt, canon),
+		Source:     source,
+		LogType:    lt,
+		IngestedAt: ingestedAt.UTC(),
+		Raw:        append(json.RawMessage(nil), raw...),
+	}
+	var timeText string
+	switch lt {
+	case Operation:
+		var r operationRecord
+		// Field type mismatches leave the field empty; the record is still kept.
+		_ = json.Unmarshal(raw, &r)
+		timeText = r.Time
+		env.Actor = strings.ToLower(strings.TrimSpace(r.Operator))
+		env.Detail = ParseOperationDetail(r.OperationDetail)
+		env.Detail.Category = r.CategoryType
+		env.Detail.Action = r.Action
+		env.Emails = appendEmails(env.Emails, env.Actor)
+		env.Emails = appendEmails(env.Emails, r.OperationDetail)
+	case Activity:
+		var r activityRecord
+		_ = json.Unmarshal(raw, &r)
+		timeText = r.Time
+		env.Actor = strings.ToLower(strings.TrimSpace(r.Email))
+		env.Detail = Detail{Action: r.Type, ClientType: r.ClientType, Version: r.Version, Parsed: true}
+		env.Emails = appendEmails(env.Emails, env.Actor)
+		if ip := strings.TrimSpace(r.IPAddress); ip != "" {
+			env.IPs = []string{ip}
+		}
+	}
+	env.Time = env.IngestedAt
+	if t, err := time.Parse(time.RFC3339, timeText); err == nil {
+		env.Time = t.UTC()
+	}
+	return env, nil
+}
+
+// Canonical returns the canonical JSON of a record: object keys sorted, no insignificant
+// space, numbers as written, no HTML escaping. It fails for anything but a JSON object.
+func Canonical(raw json.RawMessage) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &RecordError{Reason: "not a JSON object: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &RecordError{Reason: "trailing data after the JSON object"}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, &RecordError{Reason: err.Error()}
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+// Identity is the envelope ID: hex SHA-256 over source, log type and canonical record JSON,
+// separated by NUL bytes so no two different triples hash the same input.
+func Identity(source string, lt LogType, canonical []byte) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(lt))
+	h.Write([]byte{0})
+	h.Write(canonical)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ErrUnknownLogType is returned by InferLogType for records that are neither shape.
+var ErrUnknownLogType = errors.New("cannot tell the log type: the record has neither operation-log fields (operator, operation_detail, category_type) nor activity fields (email, type, ip_address)")
+
+// InferLogType tells an operation log from an activity record by its fields. An explicit
+// "p_log_type" or "log_type" field wins.
+func InferLogType(raw json.RawMessage) (LogType, error) {
+	var probe struct {
+		PLogType        *string `json:"p_log_type"`
+		LogType         *string `json:"log_type"`
+		Operator        *string `json:"operator"`
+		OperationDetail *string `json:"operation_detail"`
+		CategoryType    *string `json:"category_type"`
+		Email           *string `json:"email"`
+		Type            *string `json:"type"`
+		IPAddress       *string `json:"ip_address"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return "", &RecordError{Reason: "not a JSON object: " + err.Error()}
+	}
+	for _, explicit := range []*string{probe.PLogType, probe.LogType} {
+		if explicit != nil {
+			return ParseLogType(*explicit)
+		}
+	}
+	switch {
+	case probe.Operator != nil || probe.OperationDetail != nil || probe.CategoryType != nil:
+		return Operation, nil
+	case probe.IPAddress != nil || probe.Type != nil || probe.Email != nil:
+		return Activity, nil
+	}
+	return "", ErrUnknownLogType
+}
+
+var (
+	emailPattern  = regexp.MustCompile(`[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+	changePattern = regexp.MustCompile(`(?is)^(.*?):?\s*\bfrom\s+(.*?)\s+to\s+(.*?)\s*$`)
+)
+
+// appendEmails adds the addresses found in text, lower-cased, skipping ones already present.
+func appendEmails(list []string, text string) []string {
+	for _, m := range emailPattern.FindAllString(text, -1) {
+		m = strings.ToLower(strings.TrimRight(m, "."))
+		dup := false
+		for _, have := range list {
+			if have == m {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, m)
+		}
+	}
+	return list
+}
+
+// groupVerbs and roleVerbs are the object prefixes Zoom writes before a group or role name.
+var (
+	groupVerbs = []string{"Edit Group ", "Update Group ", "Add Group ", "Delete Group ", "Group "}
+	roleVerbs  = []string{"Edit Role ", "Update Role ", "Add Role ", "Delete Role ", "Create Role ", "Role "}
+)
+
+// ParseOperationDetail extracts what rules need from Zoom's free-text operation_detail,
+// which reads "<object>  - <setting>: from <old> to <new>" (two spaces before the dash; some
+// records use one), e.g. "Update User bart@x.io  - User Role: from Member to Admin" or
+// "Change Role  - a@b.c: from Member to Admin". Shapes it does not know come back with
+// Parsed=false and the text kept.
+func ParseOperationDetail(s string) Detail {
+	d := Detail{Text: s}
+	text := strings.TrimSpace(s)
+	if text == "" {
+		return d
+	}
+	object, rest, found := strings.Cut(text, "  - ")
+	if !found {
+		object, rest, found = strings.Cut(text, " - ")
+	}
+	if !found {
+		object, rest = "", text
+	}
+	d.Object = strings.TrimSpace(object)
+	rest = strings.TrimSpace(rest)
+	key := rest
+	if m := changePattern.FindStringSubmatch(rest); m != nil {
+		key = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(m[1]), ":"))
+		d.From, d.To = strings.TrimSpace(m[2]), strings.TrimSpace(m[3])
+		d.Parsed = true
+	}
+	if found {
+		d.Parsed = true
+	}
+	if emailPattern.MatchString(key) && strings.TrimSpace(emailPattern.FindString(key)) == key {
+		d.TargetUser = strings.ToLower(key)
+	} else {
+		d.Setting = key
+	}
+	if d.TargetUser == "" {
+		if m := emailPattern.FindString(d.Object); m != "" {
+			d.TargetUser = strings.ToLower(m)
+		}
+	}
+	for _, v := range groupVerbs {
+		if strings.HasPrefix(d.Object, v) {
+			d.Group = strings.TrimSpace(strings.TrimPrefix(d.Object, v))
+			break
+		}
+	}
+	for _, v := range roleVerbs {
+		if strings.HasPrefix(d.Object, v) {
+			d.Role = strings.TrimSpace(strings.TrimPrefix(d.Object, v))
+			break
+		}
+	}
+	isRoleChange := strings.Contains(strings.ToLower(d.Setting), "role") || strings.HasPrefix(d.Object, "Change Role")
+	switch {
+	case isRoleChange && d.To != "":
+		d.Role = d.To
+	case d.Role == "" && (d.Object == "Add Role" || d.Object == "Delete Role" || d.Object == "Create Role"):
+		d.Role = key
+		d.Setting = ""
+	}
+	return d
+}

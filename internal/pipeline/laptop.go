@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/zoomwatch/zoomwatch/internal/alert"
+	"github.com/zoomwatch/zoomwatch/internal/event"
+	"github.com/zoomwatch/zoomwatch/internal/poll"
+)
+
+// Detector turns a batch of envelopes into alerts; the detection engine implements it.
+type Detector interface {
+	Detect(ctx context.Context, batch []event.Envelope) ([]alert.Alert, error)
+}
+
+// Buffer is the laptop's stream: the poller puts into it, the detector drains it.
+type Buffer interface {
+	poll.Sink
+	Drain() []event.Envelope
+}
+
+// Laptop is the whole pipeline in one process: poll a source into a buffer, run the detector
+// over what arrived, hand alerts to Alerts. State lives wherever the Poller's stores keep it.
+type Laptop struct {
+	// Source is the source id the envelopes and cursors carry.
+	Source string
+	// Open builds the source's Zoom reporter (see ZoomReporter).
+	Open poll.OpenReporter
+	// Poller runs the poll cycle; its sink must be Buffer.
+	Poller *poll.Poller
+	// Buffer holds what the poller delivered until the detector runs.
+	Buffer Buffer
+	// Detector evaluates the rules.
+	Detector Detector
+	// Alert receives each alert, in the order the detector produced them.
+	Alert func(alert.Alert) error
+}
+
+// CycleReport is what one laptop cycle did.
+type CycleReport struct {
+	// Poll is the poller's summary.
+	Poll poll.Summary
+	// Polled counts delivered envelopes per log type.
+	Polled map[event.LogType]int
+	// Alerts counts the alerts raised.
+	Alerts int
+}
+
+// Cycle polls once, detects over everything delivered, and reports. A poll that stopped early
+// still has its delivered envelopes detected (they are checkpointed and will not come again);
+// its error is returned after.
+func (l *Laptop) Cycle(ctx context.Context) (CycleReport, error) {
+	sum, pollErr := l.Poller.Cycle(ctx, l.Source, l.Open)
+	rep := CycleReport{Poll: sum, Polled: map[event.LogType]int{}}
+	batch := l.Buffer.Drain()
+	for _, e := range batch {
+		rep.Polled[e.LogType]++
+	}
+	alerts, err := l.Detector.Detect(ctx, batch)
+	if err != nil {
+		return rep, errors.Join(pollErr, fmt.Errorf("detect: %w", err))
+	}
+	for _, a := range alerts {
+		if err := l.Alert(a); err != nil {
+			return rep, errors.Join(pollErr, fmt.Errorf("deliver alert %s: %w", a.RuleID, err))
+		}
+		rep.Alerts++
+	}
+	return rep, pollErr
+}
