@@ -87,3 +87,40 @@ func TestCursorsSurviveReopen(t *testing.T) {
 		t.Errorf("reopened cursor = %+v, want version 2, watermark kept, old id forgotten", cur)
 	}
 }
+
+func TestStreamJournalKeepsUnackedEnvelopesAcrossRestart(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/stream.jsonl"
+	ctx := context.Background()
+	s, err := NewStream(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, []event.Envelope{{ID: "a"}, {ID: "b"}, {ID: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(1); err != nil {
+		t.Fatal(err)
+	}
+	// A crash here, plus a torn line a dying write left behind: the restart sees b and c.
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"id":"d","sou`)
+	f.Close()
+	again, err := NewStream(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := again.Pending()
+	if len(got) != 2 || got[0].ID != "b" || got[1].ID != "c" {
+		t.Fatalf("after restart pending = %v, want b, c", got)
+	}
+	if err := again.Ack(2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("journal still exists after everything was acknowledged: %v", err)
+	}
+}

@@ -215,7 +215,22 @@ func generateHistory(seed int64, start, end time.Time, lateDelay time.Duration, 
 		g.signIns(day, weekend)
 		g.operations(day, weekend)
 	}
+	g.subAccounts()
 	return g.ops, g.acts
+}
+
+// subAccounts adds the weekly seat adjustments of the account's sub account, so the history
+// holds every category_type Zoom filters on. It runs after every other draw, so adding it
+// left the rest of the history as it was.
+func (g *generator) subAccounts() {
+	for day := g.start.Truncate(24 * time.Hour); !day.After(g.end); day = day.Add(24 * time.Hour) {
+		if day.Weekday() != time.Tuesday {
+			continue
+		}
+		seats := 10 + g.rng.IntN(10)
+		g.operation(g.secondsIn(day.Add(14*time.Hour), 4*time.Hour), opMarge, "Sub Account", "Update",
+			fmt.Sprintf("Update Sub Account Shelbyville Branch  - Seats: from %d to %d", seats, seats+1))
+	}
 }
 
 // seedAdminIPs makes every admin use each of their IPs early in the history, so that an
