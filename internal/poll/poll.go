@@ -11,16 +11,14 @@ import (
 	"time"
 
 	"github.com/zoomwatch/zoomwatch/internal/event"
+	"github.com/zoomwatch/zoomwatch/internal/zoom"
 )
 
 // Zoom keeps report data for about six months and answers at most one month per request.
 const (
 	// MaxHistory is how far back Zoom serves report data.
 	MaxHistory = 180 * 24 * time.Hour
-	// MaxWindowDays is the longest window (inclusive days) one report request asks for. Zoom
-	// documents "one month" and may clamp silently beyond it, so stay under every month length.
-	MaxWindowDays = 28
-	day           = 24 * time.Hour
+	day        = 24 * time.Hour
 )
 
 // Reporter pages one report window; internal/zoom.Client implements it. fn receives each
@@ -235,27 +233,6 @@ func newOwner() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// Window is one report request range: whole UTC days From through To, inclusive.
-type Window struct {
-	From, To time.Time
-}
-
-// PlanWindows splits the days from start through end (inclusive, UTC) into consecutive
-// windows of at most MaxWindowDays, oldest first.
-func PlanWindows(start, end time.Time) []Window {
-	start, end = dayOf(start), dayOf(end)
-	var ws []Window
-	for from := start; !from.After(end); {
-		to := from.Add((MaxWindowDays - 1) * day)
-		if to.After(end) {
-			to = end
-		}
-		ws = append(ws, Window{From: from, To: to})
-		from = to.Add(day)
-	}
-	return ws
-}
-
 func dayOf(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
@@ -360,7 +337,7 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 		return nil
 	}
 
-	for _, w := range PlanWindows(start, now) {
+	for _, w := range zoom.SplitWindows(start, now) {
 		fetchStart := p.cfg.Now().UTC()
 		err := rep.Pages(ctx, key.LogType, w.From, w.To, onPage)
 		if err == nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/zoomwatch/zoomwatch/internal/event"
 	"github.com/zoomwatch/zoomwatch/internal/local"
 	"github.com/zoomwatch/zoomwatch/internal/poll"
+	"github.com/zoomwatch/zoomwatch/internal/zoom"
 )
 
 // record is one scripted Zoom record: served once the clock passes visible.
@@ -26,11 +27,11 @@ type scripted struct {
 	now      func() time.Time
 	records  map[event.LogType][]record
 	restart  bool
-	requests []poll.Window
+	requests []zoom.Window
 }
 
 func (s *scripted) Pages(ctx context.Context, lt event.LogType, from, to time.Time, fn func([]json.RawMessage) error) error {
-	s.requests = append(s.requests, poll.Window{From: from, To: to})
+	s.requests = append(s.requests, zoom.Window{From: from, To: to})
 	var in []record
 	for _, r := range s.records[lt] {
 		if !r.at.Before(from) && r.at.Before(to.Add(24*time.Hour)) && !r.visible.After(s.now()) {
@@ -214,7 +215,7 @@ func TestCycleSplitsLongBackfillIntoMonthWindows(t *testing.T) {
 		t.Fatalf("90-day backfill used %d windows, want 4: %v", len(rep.requests), rep.requests)
 	}
 	for i, w := range rep.requests {
-		if days := int(w.To.Sub(w.From).Hours()/24) + 1; days > poll.MaxWindowDays {
+		if days := int(w.To.Sub(w.From).Hours()/24) + 1; days > zoom.MaxWindowDays {
 			t.Errorf("window %d spans %d days", i, days)
 		}
 		if i > 0 && !w.From.Equal(rep.requests[i-1].To.Add(24*time.Hour)) {
