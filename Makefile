@@ -21,7 +21,7 @@ run: ## poll the simulated Zoom account once (or real Zoom with ZOOM_* set) and 
 	$(GO) run ./cmd/zoomwatch run --once $(ARGS)
 
 .PHONY: test
-test: test-go fuzz test-infra ## everything CI runs: vet, unit, integration, e2e, rules, fuzz, infra
+test: test-go e2e rules-test fuzz test-infra ## everything CI runs: vet, unit, integration, e2e, rules, fuzz, infra
 	@echo "make test: all suites passed"
 
 .PHONY: vet
@@ -29,8 +29,12 @@ vet:
 	$(GO) vet ./...
 
 .PHONY: test-go
-test-go: vet browser ## unit and integration tests against the AWS emulator (started here)
-	$(GO) test -count=1 ./...
+test-go: vet browser ## unit, integration and end-to-end tests against the AWS emulator (started here)
+	$(WITH_KUMO) $(GO) test -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
+
+.PHONY: e2e
+e2e: ## the deployed pipeline end to end: simulator → poller → Kinesis → detector → SNS → SQS
+	$(WITH_KUMO) $(GO) test -count=1 -v -run '^TestEndToEnd$$' ./internal/e2e/ | grep -vE '^(=== |    e2e_test.go:[0-9]+: e2e:)'
 
 .PHONY: rules-test
 rules-test: ## run every shipped rule's inline tests

@@ -1,5 +1,3 @@
-// Package alert holds the alert the detector emits and its renderings for people and machines:
-// readable email text, a Slack-ready message, and JSON. See DESIGN.md "Alert".
 package alert
 
 import (

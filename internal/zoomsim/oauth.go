@@ -356,7 +356,7 @@ func (s *Server) renderPage(w http.ResponseWriter, status int, data pageData) {
 	w.Header().Set("Cache-Control", "no-store")
 	// The page may not be framed (clickjacking a consent page grants access).
 	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
 	_ = s.tmpl.Execute(w, data)
 }
