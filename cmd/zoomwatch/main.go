@@ -36,6 +36,11 @@ func commands() map[string]command {
 			func(ctx context.Context, s streams, args []string) error { return runPoll(ctx, s, args, false) }},
 		"backfill": {"poll real Zoom history since --since DATE, envelopes to stdout",
 			func(ctx context.Context, s streams, args []string) error { return runPoll(ctx, s, args, true) }},
+		"detect":   {"run the rules over Zoom records or envelopes (files or stdin), alerts to stdout", runDetect},
+		"rules":    {"list the rules, or run their inline tests (rules list | rules test [DIR])", runRules},
+		"simulate": {"serve the simulated Zoom account (OAuth + report APIs) until Ctrl-C", runSimulate},
+		"connect":  {"connect a Zoom OAuth app in the browser (simulated unless ZOOM_CLIENT_ID is set); tokens to local state", runConnect},
+		"verify":   {"check Server-to-Server credentials (ZOOM_*) or --simulate: token, scopes, both reports", runVerify},
 	}
 }
 

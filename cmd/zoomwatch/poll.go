@@ -52,7 +52,7 @@ func runPoll(ctx context.Context, s streams, args []string, backfill bool) error
 	log := newLogger(s.stderr, level)
 
 	cfg := poll.Config{}
-	dir := ""
+	dir, stateDir := "", defaultStateDir
 	if backfill {
 		if *since == "" {
 			return &usageError{"--since is required, e.g. --since 2026-06-01"}
@@ -74,10 +74,11 @@ func runPoll(ctx context.Context, s streams, args []string, backfill bool) error
 		}
 		defer os.RemoveAll(dir)
 	} else {
+		stateDir = *state
 		dir = filepath.Join(*state, "cursors")
 	}
 
-	target, err := zf.open(ctx, os.Getenv, s.stderr)
+	target, err := zf.open(ctx, os.Getenv, s.stderr, stateDir, *source)
 	if err != nil {
 		return err
 	}
@@ -101,7 +102,7 @@ func runPoll(ctx context.Context, s streams, args []string, backfill bool) error
 	if err != nil {
 		return err
 	}
-	sum, err := p.Cycle(ctx, *source, pipeline.ZoomReporter(target.cfg, *source, pipeline.StaticCredentials(target.creds), nil))
+	sum, err := p.Cycle(ctx, *source, pipeline.ZoomReporter(target.cfg, *source, pipeline.StaticCredentials(target.creds), target.tokens))
 	if out.bar != nil {
 		_ = out.bar.Finish()
 	}

@@ -50,7 +50,7 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	}
 	log := newLogger(s.stderr, level)
 
-	target, err := zf.open(ctx, os.Getenv, s.stderr)
+	target, err := zf.open(ctx, os.Getenv, s.stderr, *state, *source)
 	if err != nil {
 		return err
 	}
@@ -64,7 +64,10 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	buf := &local.Stream{}
+	buf, err := local.NewStream(filepath.Join(*state, "stream.jsonl"))
+	if err != nil {
+		return err
+	}
 	poller, err := poll.New(poll.Config{FirstBackfill: first}, cursors, buf, nil, log.With("component", "poll"))
 	if err != nil {
 		return err
@@ -75,7 +78,7 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	}
 	lap := &pipeline.Laptop{
 		Source:   *source,
-		Open:     pipeline.ZoomReporter(target.cfg, *source, pipeline.StaticCredentials(target.creds), nil),
+		Open:     pipeline.ZoomReporter(target.cfg, *source, pipeline.StaticCredentials(target.creds), target.tokens),
 		Poller:   poller,
 		Buffer:   buf,
 		Detector: det,

@@ -10,8 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/zoomwatch/zoomwatch/internal/local"
 	"github.com/zoomwatch/zoomwatch/internal/zoom"
 	"github.com/zoomwatch/zoomwatch/internal/zoomsim"
 )
@@ -23,12 +27,16 @@ type zoomTarget struct {
 	creds     zoom.Credentials
 	simulated bool
 	sim       *zoomsim.Server
+	// tokens receives rotated tokens of an OAuth app (nil for Server-to-Server).
+	tokens zoom.TokenStore
 	close     func()
 }
 
-// envCredentials reads Server-to-Server credentials from the environment. ok is false when
-// none of the variables is set; a partial set is an error naming what is missing.
-func envCredentials(getenv func(string) string) (zoom.Credentials, bool, error) {
+// envCredentials reads credentials from the environment: a Server-to-Server app with
+// ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or an OAuth app with only the client
+// pair, whose tokens `zoomwatch connect` saved in tokens. ok is false when none is set; a
+// partial set is an error naming what is missing.
+func envCredentials(getenv func(string) string, tokens *local.Tokens) (creds zoom.Credentials, ok bool, err error) {
 	c := zoom.Credentials{
 		AuthType:     zoom.AuthS2S,
 		AccountID:    getenv("ZOOM_ACCOUNT_ID"),
@@ -38,14 +46,26 @@ func envCredentials(getenv func(string) string) (zoom.Credentials, bool, error) 
 	if c.AccountID == "" && c.ClientID == "" && c.ClientSecret == "" {
 		return c, false, nil
 	}
+	if c.AccountID == "" && c.ClientID != "" && c.ClientSecret != "" {
+		tok, err := tokens.LoadToken(context.Background())
+		if err != nil {
+			return c, false, err
+		}
+		if tok == nil {
+			return c, false, fmt.Errorf("ZOOM_CLIENT_ID is set without ZOOM_ACCOUNT_ID, so this is an OAuth app, but it is not connected yet: run zoomwatch connect first (or set ZOOM_ACCOUNT_ID for a Server-to-Server app)")
+		}
+		c.AuthType, c.RefreshToken, c.AccessToken, c.Expiry = zoom.AuthOAuth, zoom.Secret(tok.RefreshToken), zoom.Secret(tok.AccessToken), tok.Expiry
+		return c, true, nil
+	}
 	var missing []string
 	for name, v := range map[string]string{"ZOOM_ACCOUNT_ID": c.AccountID, "ZOOM_CLIENT_ID": c.ClientID, "ZOOM_CLIENT_SECRET": string(c.ClientSecret)} {
 		if v == "" {
 			missing = append(missing, name)
 		}
 	}
+	sort.Strings(missing)
 	if len(missing) > 0 {
-		return c, false, fmt.Errorf("Server-to-Server credentials are incomplete: set %v too (or unset all ZOOM_* to use the simulator)", missing)
+		return c, false, fmt.Errorf("Server-to-Server credentials are incomplete: set %s too (or unset all ZOOM_* to use the simulator)", strings.Join(missing, ", "))
 	}
 	return c, true, nil
 }
@@ -73,7 +93,7 @@ func (z *zoomFlags) register(fs *flag.FlagSet, requireReal bool) {
 
 // open resolves the target: real Zoom when ZOOM_* is set, else the simulator (unless the
 // command needs real Zoom and --simulate was not given).
-func (z *zoomFlags) open(ctx context.Context, getenv func(string) string, logs io.Writer) (*zoomTarget, error) {
+func (z *zoomFlags) open(ctx context.Context, getenv func(string) string, logs io.Writer, stateDir, source string) (*zoomTarget, error) {
 	cfg := zoom.Config{
 		APIBase:  getenv("ZOOM_API_BASE"),
 		AuthBase: getenv("ZOOM_AUTH_BASE"),
@@ -81,12 +101,20 @@ func (z *zoomFlags) open(ctx context.Context, getenv func(string) string, logs i
 		PageSize: z.pageSize,
 		Logger:   newLogger(logs, slog.LevelWarn).With("component", "zoom"),
 	}
-	creds, real, err := envCredentials(getenv)
+	tokens, err := local.NewTokens(filepath.Join(stateDir, "tokens"), source)
+	if err != nil {
+		return nil, err
+	}
+	creds, real, err := envCredentials(getenv, tokens)
 	if err != nil {
 		return nil, &usageError{err.Error()}
 	}
 	if real && !z.simulate {
-		return &zoomTarget{cfg: cfg, creds: creds, close: func() {}}, nil
+		t := &zoomTarget{cfg: cfg, creds: creds, close: func() {}}
+		if creds.AuthType == zoom.AuthOAuth {
+			t.tokens = tokens
+		}
+		return t, nil
 	}
 	if z.requireReal && !z.simulate {
 		return nil, &usageError{"no Zoom credentials: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (a Server-to-Server OAuth app), or pass --simulate"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/zoomwatch/zoomwatch/internal/alert"
 	"github.com/zoomwatch/zoomwatch/internal/event"
@@ -15,10 +16,12 @@ type Detector interface {
 	Detect(ctx context.Context, batch []event.Envelope) ([]alert.Alert, error)
 }
 
-// Buffer is the laptop's stream: the poller puts into it, the detector drains it.
+// Buffer is the laptop's stream: the poller puts into it, the detector reads what is pending
+// and acknowledges it once its alerts are out.
 type Buffer interface {
 	poll.Sink
-	Drain() []event.Envelope
+	Pending() []event.Envelope
+	Ack(n int) error
 }
 
 // Laptop is the whole pipeline in one process: poll a source into a buffer, run the detector
@@ -54,7 +57,8 @@ type CycleReport struct {
 func (l *Laptop) Cycle(ctx context.Context) (CycleReport, error) {
 	sum, pollErr := l.Poller.Cycle(ctx, l.Source, l.Open)
 	rep := CycleReport{Poll: sum, Polled: map[event.LogType]int{}}
-	batch := l.Buffer.Drain()
+	// Pending includes what a crashed earlier run delivered but never detected.
+	batch := l.Buffer.Pending()
 	for _, e := range batch {
 		rep.Polled[e.LogType]++
 	}
@@ -62,11 +66,16 @@ func (l *Laptop) Cycle(ctx context.Context) (CycleReport, error) {
 	if err != nil {
 		return rep, errors.Join(pollErr, fmt.Errorf("detect: %w", err))
 	}
+	// Zoom serves newest first; people read a cycle's alerts oldest first.
+	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].FirstSeen.Before(alerts[j].FirstSeen) })
 	for _, a := range alerts {
 		if err := l.Alert(a); err != nil {
 			return rep, errors.Join(pollErr, fmt.Errorf("deliver alert %s: %w", a.RuleID, err))
 		}
 		rep.Alerts++
+	}
+	if err := l.Buffer.Ack(len(batch)); err != nil {
+		return rep, errors.Join(pollErr, err)
 	}
 	return rep, pollErr
 }

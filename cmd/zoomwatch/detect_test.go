@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/zoomwatch/zoomwatch/internal/alert"
+)
+
+const (
+	tfaOff  = `{"time":"2026-11-20T10:00:00Z","operator":"admin@x.io","category_type":"Account","action":"Update","operation_detail":"Security  - Sign in with Two-Factor Authentication: from On to Off"}`
+	tfaOn   = `{"time":"2026-11-20T10:05:00Z","operator":"admin@x.io","category_type":"Account","action":"Update","operation_detail":"Security  - Sign in with Two-Factor Authentication: from Off to On"}`
+	tfaOff2 = `{"time":"2026-11-20T10:10:00Z","operator":"admin@x.io","category_type":"Account","action":"Update","operation_detail":"Security  - Sign in with Two-Factor Authentication: from On to Off"}`
+)
+
+// runCLI runs zoomwatch with args and stdin, returning exit code, stdout and stderr.
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), streams{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errOut}, args)
+	return code, out.String(), errOut.String()
+}
+
+// testAlerts returns the alerts of the test rules (Test.*) in output order.
+func testAlerts(t *testing.T, stdout string) []alert.Alert {
+	t.Helper()
+	var out []alert.Alert
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if line == "" {
+			continue
+		}
+		var a alert.Alert
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("output line is not an alert: %q: %v", line, err)
+		}
+		if strings.HasPrefix(a.RuleID, "Test.") {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func TestDetectInputShapes(t *testing.T) {
+	t.Parallel()
+	page := `{"from":"2026-11-01","to":"2026-11-30","page_size":300,"next_page_token":"","operation_logs":[` + tfaOff + `,` + tfaOn + `,` + tfaOff2 + `]}`
+	env := `{"id":"abc","source":"acme","log_type":"Zoom.Operation","time":"2026-11-20T10:00:00Z","ingested_at":"2026-11-21T00:00:00Z","actor":"admin@x.io","emails":["admin@x.io"],"detail":{"category":"Account","action":"Update","object":"Security","setting":"Sign in with Two-Factor Authentication","from":"On","to":"Off","text":"Security  - Sign in with Two-Factor Authentication: from On to Off","parsed":true},"raw":` + tfaOff + `}`
+	tests := []struct {
+		name    string
+		stdin   string
+		args    []string
+		want    int // alerts of Test.* rules
+		wantErr string
+		code    int
+	}{
+		{"json lines grouped", tfaOff + "\n" + tfaOn + "\n" + tfaOff2 + "\n", nil, 1, "", 0},
+		{"no-dedup", tfaOff + "\n" + tfaOn + "\n" + tfaOff2 + "\n", []string{"--no-dedup"}, 2, "", 0},
+		{"array", "[\n" + tfaOff + ",\n" + tfaOff2 + "\n]\n", []string{"--no-dedup"}, 2, "", 0},
+		{"report page", page, []string{"--no-dedup"}, 2, "", 0},
+		{"pretty page", strings.ReplaceAll(page, ",", ",\n  "), []string{"--no-dedup"}, 2, "", 0},
+		{"envelope", env + "\n", nil, 1, "", 0},
+		{"explicit log type", `{"log_type":"Zoom.Operation",` + tfaOff[1:] + "\n", nil, 1, "", 0},
+		{"malformed lines skipped", tfaOff + "\n{oops\n\n" + `{"nothing":"known"}` + "\n" + tfaOff2 + "\n", []string{"--no-dedup"}, 2, "stdin:2: skipped", 1},
+		{"empty input", "", nil, 0, "", 0},
+		{"page with a bad record", `{"operation_logs":[` + tfaOff + `,7,` + tfaOff2 + `]}` + "\n", []string{"--no-dedup"}, 2, "stdin:1: skipped: page record 2", 1},
+		{"bad flag", "", []string{"--workers", "0"}, 0, "--workers must be at least 1", 2},
+		{"unknown flag", "", []string{"--nope"}, 0, "flag provided but not defined", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"detect", "--rules", "testdata/detect", "--source", "acme"}, tt.args...)
+			code, stdout, stderr := runCLI(t, tt.stdin, args...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			if got := testAlerts(t, stdout); len(got) != tt.want {
+				t.Errorf("got %d alerts, want %d:\n%s", len(got), tt.want, stdout)
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDetectFilesInOrderAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var sb strings.Builder
+	const n = 5000
+	for i := 0; i < n; i++ {
+		// Every tenth line is a sign-in from a new IP for a new user: alerts are numbered.
+		if i%10 == 0 {
+			for k := 0; k < 3; k++ {
+				sb.WriteString(`{"email":"u` + itoa(i) + `@x.io","time":"2026-11-20T10:00:0` + itoa(k) + `Z","type":"Sign in","ip_address":"10.0.0.` + itoa(k) + `","client_type":"Mac","version":"6.0"}` + "\n")
+			}
+			continue
+		}
+		sb.WriteString(tfaOn + "\n")
+	}
+	file := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(file, []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "", "detect", "--rules", "testdata/detect", "--workers", "4", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	alerts := testAlerts(t, stdout)
+	if len(alerts) != n/10 {
+		t.Fatalf("%d alerts, want %d", len(alerts), n/10)
+	}
+	for i, a := range alerts {
+		if want := "u" + itoa(i*10) + "@x.io"; a.DedupKey != want || a.EventCount != 3 {
+			t.Fatalf("alert %d = %s (count %d), want %s: output out of input order", i, a.DedupKey, a.EventCount, want)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "detect", filepath.Join(dir, "missing.jsonl")); code != 1 || !strings.Contains(stderr, "missing.jsonl") {
+		t.Errorf("missing file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func itoa(i int) string { return strconvItoa(i) }

@@ -1,0 +1,181 @@
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/zoomwatch/zoomwatch/internal/event"
+)
+
+const benchCorpus = 4096
+
+func reportRate(b *testing.B, perOp int) {
+	b.ReportMetric(float64(b.N*perOp)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkDetect measures raw JSON bytes to alerts on one core: decode, index, evaluate every
+// enabled rule, group through MemState.
+func BenchmarkDetect(b *testing.B) {
+	records := mixedCorpus(benchCorpus, 42)
+	inputs := map[string][][]byte{"records": records, "envelopes": envelopeCorpus(records), "records-proposed-detail-parser": records}
+	for _, name := range []string{"records", "envelopes", "records-proposed-detail-parser"} {
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			eng := NewEngine(benchRules(b), NewMemState(), Options{})
+			if name == "records-proposed-detail-parser" {
+				eng.parseDetail = proposedParseOperationDetail
+			}
+			w := eng.NewWorker()
+			var ms []Match
+			data := inputs[name]
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := lockThread(b)
+			for i := 0; i < b.N; i++ {
+				for _, in := range data {
+					var err error
+					ms, err = w.EvalJSON(ctx, in, ms[:0])
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, m := range ms {
+						if _, err := eng.Decide(ctx, m); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+			b.StopTimer()
+			cpuRate(b, b.N*len(data), start)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(data)), "ns/event")
+			b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
+				for _, in := range data {
+					ms, _ = w.EvalJSON(ctx, in, ms[:0])
+				}
+			}))/float64(len(data)), "allocs/event")
+			reportRate(b, len(data))
+		})
+	}
+}
+
+// BenchmarkDecodeOnly is the baseline: only decoding the same bytes.
+func BenchmarkDecodeOnly(b *testing.B) {
+	records := mixedCorpus(benchCorpus, 42)
+	envelopes := envelopeCorpus(records)
+	b.Run("scanner/records", func(b *testing.B) {
+		var d decoder
+		b.ReportAllocs()
+		start := lockThread(b)
+		for i := 0; i < b.N; i++ {
+			for _, in := range records {
+				if err := d.object(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		cpuRate(b, b.N*len(records), start)
+		reportRate(b, len(records))
+	})
+	b.Run("scanner/envelopes", func(b *testing.B) {
+		var d decoder
+		var env Env
+		b.ReportAllocs()
+		start := lockThread(b)
+		defer func() { cpuRate(b, b.N*len(envelopes), start) }()
+		for i := 0; i < b.N; i++ {
+			for _, in := range envelopes {
+				if err := d.object(in); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.detailInto(in, d.f.detail, &env); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportRate(b, len(envelopes))
+	})
+	b.Run("encoding-json-struct/records", func(b *testing.B) {
+		var r struct {
+			Time, Operator, CategoryType, Action, OperationDetail string
+			Email, Type, IPAddress, ClientType, Version           string
+		}
+		b.ReportAllocs()
+		start := lockThread(b)
+		defer func() { cpuRate(b, b.N*len(records), start) }()
+		for i := 0; i < b.N; i++ {
+			for _, in := range records {
+				if err := json.Unmarshal(in, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportRate(b, len(records))
+	})
+	b.Run("encoding-json-map/records", func(b *testing.B) {
+		b.ReportAllocs()
+		start := lockThread(b)
+		defer func() { cpuRate(b, b.N*len(records), start) }()
+		for i := 0; i < b.N; i++ {
+			for _, in := range records {
+				var m map[string]any
+				if err := json.Unmarshal(in, &m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		reportRate(b, len(records))
+	})
+}
+
+// BenchmarkParseOperationDetail measures event.ParseOperationDetail, which raw operation
+// records pay once each when any rule is indexed for their category.
+func BenchmarkParseOperationDetail(b *testing.B) {
+	texts := []string{
+		"Update User bart@x.io  - User Role: from Member to Admin",
+		"Security  - Sign in with Two-Factor Authentication: from On to Off",
+		"Add User  - m@x.io",
+		"Meeting  - Join before host: from Off to On",
+	}
+	b.ReportAllocs()
+	start := lockThread(b)
+	defer func() { cpuRate(b, b.N*len(texts), start) }()
+	for i := 0; i < b.N; i++ {
+		for _, t := range texts {
+			_ = event.ParseOperationDetail(t)
+		}
+	}
+	reportRate(b, len(texts))
+}
+
+// cpuRate reports events per CPU-second of the benchmark's thread, which stays meaningful when
+// other work shares the machine (wall-clock events/s does not).
+func cpuRate(b *testing.B, events int, start cpuTime) {
+	if used := cpuNow().sub(start); used > 0 {
+		b.ReportMetric(float64(events)/used, "events/cpu-s")
+	}
+}
+
+// benchRules are the fixture rules plus the shipped pack when ZOOMWATCH_BENCH_RULES names its
+// directory (the pack lives in another package, which this one must not import).
+func benchRules(b *testing.B) *RuleSet {
+	rs := loadTestRules(b)
+	if dir := os.Getenv("ZOOMWATCH_BENCH_RULES"); dir != "" {
+		extra, err := LoadDir(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var keep []*Rule
+		for _, r := range extra.Rules() {
+			if _, dup := rs.Rule(r.ID); !dup {
+				keep = append(keep, r)
+			}
+		}
+		if rs, err = NewRuleSet(append(append([]*Rule(nil), rs.Rules()...), keep...)...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return rs
+}

@@ -1,0 +1,519 @@
+package detect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/template"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/zoomwatch/zoomwatch/internal/alert"
+	"github.com/zoomwatch/zoomwatch/internal/event"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// NoDedup raises one alert per matching event, bypassing State.
+	NoDedup bool
+	// Source names the Zoom source of raw records that carry none (envelopes name their own).
+	Source string
+	// Logger receives condition errors; nil discards them.
+	Logger *slog.Logger
+	// Now stands in for the ingestion time of raw records without a usable time.
+	Now func() time.Time
+}
+
+// Engine evaluates a RuleSet against events and turns matches into alerts through State. It is
+// safe for concurrent use; each goroutine evaluating events uses its own Worker.
+type Engine struct {
+	rules  atomic.Pointer[RuleSet]
+	state  State
+	opts   Options
+	admins *adminCache
+	errors sync.Map // rule ID -> *atomic.Int64
+
+	mu     sync.Mutex // guards detect
+	detect *Worker
+
+	// noGuards turns guard pre-checks off, for tests proving they change no verdict.
+	noGuards bool
+	// parseDetail parses operation_detail; a field so benchmarks can measure alternatives.
+	parseDetail func(string) event.Detail
+}
+
+// NewEngine returns an engine over rs keeping its memory in st.
+func NewEngine(rs *RuleSet, st State, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Source == "" {
+		opts.Source = "cli"
+	}
+	e := &Engine{state: st, opts: opts, parseDetail: event.ParseOperationDetail}
+	e.admins = &adminCache{known: map[string]bool{}, state: st, onError: func(err error) {
+		opts.Logger.Warn("admin state lookup failed", "error", err.Error())
+	}}
+	e.rules.Store(rs)
+	return e
+}
+
+// SetRules swaps the rule set (after tuning); workers pick it up on their next event.
+func (e *Engine) SetRules(rs *RuleSet) { e.rules.Store(rs) }
+
+// Rules returns the rule set in force.
+func (e *Engine) Rules() *RuleSet { return e.rules.Load() }
+
+// ConditionErrors returns how many times each rule's condition failed at run time.
+func (e *Engine) ConditionErrors() map[string]int64 {
+	out := map[string]int64{}
+	e.errors.Range(func(k, v any) bool {
+		out[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+// Match is one rule matching one event. Everything in it is owned (copied from the input).
+type Match struct {
+	// Rule matched; Title, DedupKey, Distinct and FirstSeenKey are its templates rendered
+	// over the event; EventID, Source, LogType and Time identify the event.
+	Rule         *Rule
+	Title        string
+	DedupKey     string
+	Distinct     string
+	FirstSeenKey string
+	EventID      string
+	Source       string
+	LogType      event.LogType
+	Time         time.Time
+	// Sample is the event's raw Zoom record.
+	Sample json.RawMessage
+}
+
+// Worker evaluates events on one goroutine, reusing its decoder, VM and environment so the
+// hot path allocates nothing for events no rule matches.
+type Worker struct {
+	eng    *Engine
+	dec    decoder
+	vm     vm.VM
+	env    Env
+	sys    sysContext
+	raw    []byte // current raw record
+	isEnv  bool
+	envID  string
+	emails []string
+	ips    []string
+	cands  []*Rule
+	// lazy holds the need bits not yet filled for the current event.
+	lazy         uint8
+	canon        []byte
+	canonMembers []canonicalMember
+	// lastErr is the last condition error, for inline tests.
+	lastErr error
+}
+
+// NewWorker returns a worker for one goroutine.
+func (e *Engine) NewWorker() *Worker {
+	w := &Worker{eng: e}
+	w.sys.admins = e.admins
+	w.env.setHelpers(&w.sys)
+	return w
+}
+
+// EvalJSON evaluates one input object — an envelope, a raw Zoom record, or a Zoom report page
+// of records — appending matches to dst. A DecodeError means the input was not a readable
+// object; a record of unknown shape is an error too.
+func (w *Worker) EvalJSON(ctx context.Context, data []byte, dst []Match) ([]Match, error) {
+	if err := w.dec.object(data); err != nil {
+		return dst, err
+	}
+	f := &w.dec.f
+	switch {
+	case f.isEnvelope(data):
+		return w.evalEnvelopeJSON(ctx, data, dst)
+	case f.isPage(data):
+		// A bad record in a page is reported but does not hide the page's other records.
+		page, lt := f.page, f.pageLT
+		var firstErr error
+		i := skipWS(data, page.start+1)
+		for n := 1; data[i] != ']'; n++ {
+			end, err := skipValue(data, i, 0)
+			if err != nil {
+				return dst, err
+			}
+			rec := data[i:end]
+			if err := w.dec.object(rec); err != nil {
+				firstErr = cmpOr(firstErr, fmt.Errorf("page record %d: %w", n, err))
+			} else if dst, err = w.evalRecord(ctx, rec, lt, dst); err != nil {
+				firstErr = cmpOr(firstErr, fmt.Errorf("page record %d: %w", n, err))
+			}
+			i = skipWS(data, end)
+			if data[i] == ',' {
+				i = skipWS(data, i+1)
+			}
+		}
+		return dst, firstErr
+	}
+	lt, err := f.logTypeOf()
+	if err != nil {
+		return dst, err
+	}
+	return w.evalRecord(ctx, data, lt, dst)
+}
+
+// candidates returns the enabled rules indexed for lt and category.
+func (w *Worker) candidates(rs *RuleSet, lt event.LogType, category string) []*Rule {
+	ix := rs.index[lt]
+	if ix == nil {
+		return nil
+	}
+	if len(ix.byCategory) == 0 || category == "" {
+		return ix.any
+	}
+	var cat []*Rule
+	category = strings.TrimSpace(category)
+	for i := range ix.byCategory {
+		if strings.EqualFold(category, ix.byCategory[i].category) {
+			cat = ix.byCategory[i].rules
+			break
+		}
+	}
+	if len(cat) == 0 {
+		return ix.any
+	}
+	w.cands = append(append(w.cands[:0], ix.any...), cat...)
+	return w.cands
+}
+
+func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, dst []Match) ([]Match, error) {
+	rs := w.eng.rules.Load()
+	f := &w.dec.f
+	d := &w.dec
+	env := &w.env
+	var category string
+	if lt == event.Operation {
+		category = f.categoryType
+	}
+	cands := w.candidates(rs, lt, category)
+	if lt == event.Operation && rs.usesAdmin {
+		w.eng.admins.note(ctx, d.lower(strings.TrimSpace(f.operator)), time.Time{})
+	}
+	if len(cands) == 0 {
+		return dst, nil
+	}
+	env.reset()
+	env.LogType, env.Source = string(lt), w.eng.opts.Source
+	w.emails, w.ips = w.emails[:0], w.ips[:0]
+	w.lazy = 0
+	switch lt {
+	case event.Operation:
+		env.Actor = d.lower(strings.TrimSpace(f.operator))
+		env.Category, env.Action, env.Text = f.categoryType, f.action, f.operationDetail
+		// operation_detail parsing and e-mail extraction wait until a rule needs them.
+		w.lazy = needDetail | needEmails
+	case event.Activity:
+		env.Actor = d.lower(strings.TrimSpace(f.email))
+		env.Action, env.ClientType, env.Version, env.Parsed = f.typ, f.clientType, f.version, true
+		w.emails = d.appendEmails(w.emails, env.Actor)
+		if ip := strings.TrimSpace(f.ipAddress); ip != "" {
+			w.ips = append(w.ips, ip)
+		}
+	}
+	env.Emails, env.IPs = nilIfEmpty(w.emails), nilIfEmpty(w.ips)
+	if len(w.ips) > 0 {
+		env.IP = w.ips[0]
+	}
+	if t, ok := parseTime(f.time); ok {
+		env.Time = t
+	} else {
+		env.Time = w.eng.opts.Now().UTC().Truncate(time.Second)
+	}
+	w.raw, w.isEnv, w.envID = rec, false, ""
+	return w.run(ctx, cands, dst), nil
+}
+
+func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match) ([]Match, error) {
+	rs := w.eng.rules.Load()
+	f := &w.dec.f
+	d := &w.dec
+	env := &w.env
+	lt := event.LogType(f.logType)
+	if !lt.Valid() {
+		return dst, fmt.Errorf("envelope %s: unknown log type %q", f.id, f.logType)
+	}
+	env.reset()
+	env.LogType, env.Source, env.Actor = f.logType, f.source, f.actor
+	if err := d.detailInto(data, f.detail, env); err != nil {
+		return dst, err
+	}
+	if lt == event.Operation && rs.usesAdmin {
+		w.eng.admins.note(ctx, env.Actor, time.Time{})
+	}
+	cands := w.candidates(rs, lt, env.Category)
+	if len(cands) == 0 {
+		return dst, nil
+	}
+	var err error
+	if w.emails, err = d.stringArray(data, f.emails, w.emails[:0]); err != nil {
+		return dst, err
+	}
+	if w.ips, err = d.stringArray(data, f.ips, w.ips[:0]); err != nil {
+		return dst, err
+	}
+	env.Emails, env.IPs = nilIfEmpty(w.emails), nilIfEmpty(w.ips)
+	if len(w.ips) > 0 {
+		env.IP = w.ips[0]
+	}
+	if t, ok := parseTime(f.time); ok {
+		env.Time = t
+	}
+	w.raw, w.isEnv, w.envID, w.lazy = data[f.raw.start:f.raw.end], true, f.id, 0
+	return w.run(ctx, cands, dst), nil
+}
+
+// EvalEnvelope evaluates a decoded envelope.
+func (w *Worker) EvalEnvelope(ctx context.Context, e *event.Envelope, dst []Match) []Match {
+	rs := w.eng.rules.Load()
+	env := &w.env
+	env.reset()
+	env.LogType, env.Source, env.Actor, env.Time = string(e.LogType), e.Source, e.Actor, e.Time
+	env.Emails, env.IPs = e.Emails, e.IPs
+	env.setDetail(&e.Detail)
+	if len(e.IPs) > 0 {
+		env.IP = e.IPs[0]
+	}
+	if e.LogType == event.Operation && rs.usesAdmin {
+		w.eng.admins.note(ctx, e.Actor, e.Time)
+	}
+	cands := w.candidates(rs, e.LogType, e.Detail.Category)
+	if len(cands) == 0 {
+		return dst
+	}
+	w.raw, w.isEnv, w.envID, w.lazy = e.Raw, true, e.ID, 0
+	return w.run(ctx, cands, dst)
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// run evaluates cands against w.env.
+func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
+	w.sys.ctx, w.sys.raw = ctx, w.raw
+	env := &w.env
+	for _, r := range cands {
+		if r.isSuppressed(env) {
+			continue
+		}
+		if !w.eng.noGuards && !w.guardsPass(r) {
+			continue
+		}
+		if w.lazy&r.needs != 0 {
+			w.fill(r.needs)
+		}
+		env.Params = r.Params
+		out, err := w.vm.Run(r.program, env)
+		if err != nil {
+			w.lastErr = err
+			w.eng.conditionError(r, w.eventID(), err)
+			continue
+		}
+		if ok, _ := out.(bool); !ok {
+			continue
+		}
+		m, err := w.match(r)
+		if err != nil {
+			w.lastErr = err
+			w.eng.conditionError(r, m.EventID, err)
+			continue
+		}
+		dst = append(dst, m)
+	}
+	return dst
+}
+
+// eventID returns the current event's ID, computing a raw record's identity when needed.
+func (w *Worker) eventID() string {
+	if w.isEnv {
+		return strings.Clone(w.envID)
+	}
+	return w.recordID(w.env.Source, event.LogType(w.env.LogType), w.raw)
+}
+
+// fill completes the lazily filled parts of a raw operation record.
+func (w *Worker) fill(needs uint8) {
+	env := &w.env
+	if w.lazy&needs&needDetail != 0 {
+		detail := w.eng.parseDetail(env.Text)
+		detail.Category, detail.Action = env.Category, env.Action
+		env.setDetail(&detail)
+	}
+	if w.lazy&needs&needEmails != 0 {
+		w.emails = w.dec.appendEmails(w.emails[:0], env.Actor)
+		w.emails = w.dec.appendEmails(w.emails, env.Text)
+		env.Emails = nilIfEmpty(w.emails)
+	}
+	w.lazy &^= needs
+}
+
+func (w *Worker) match(r *Rule) (Match, error) {
+	env := &w.env
+	if w.lazy&r.matchNeeds != 0 {
+		w.fill(r.matchNeeds)
+	}
+	m := Match{
+		Rule: r, EventID: w.eventID(), Source: strings.Clone(env.Source),
+		LogType: event.LogType(env.LogType), Time: env.Time,
+		Sample: append(json.RawMessage(nil), w.raw...),
+	}
+	var err error
+	if m.Title, err = r.title.render(env); err != nil {
+		return m, err
+	}
+	m.DedupKey = r.ID
+	if r.dedupKey != nil {
+		if m.DedupKey, err = r.dedupKey.render(env); err != nil {
+			return m, err
+		}
+	}
+	if r.distinct != nil {
+		if m.Distinct, err = r.distinct.render(env); err != nil {
+			return m, err
+		}
+	}
+	if r.firstSeen != nil {
+		if m.FirstSeenKey, err = r.firstSeen.render(env); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+func execTemplate(t *template.Template, data any) (string, error) {
+	var sb strings.Builder
+	if err := t.Execute(&sb, data); err != nil {
+		return "", err
+	}
+	return sb.String(), nil
+}
+
+func (e *Engine) conditionError(r *Rule, eventID string, err error) {
+	c, _ := e.errors.LoadOrStore(r.ID, new(atomic.Int64))
+	c.(*atomic.Int64).Add(1)
+	e.opts.Logger.Error("rule condition failed", "rule_id", r.ID, "event_id", eventID, "error", oneLine(err.Error()))
+}
+
+// Decide turns a match into an alert, or nil when grouping, thresholds or first-seen state
+// absorb it. With Options.NoDedup every match is an alert. Call it in event order.
+func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
+	r := m.Rule
+	a := &alert.Alert{
+		RuleID: r.ID, Name: r.Name, Severity: r.Severity, Title: m.Title, DedupKey: m.DedupKey,
+		EventCount: 1, FirstSeen: m.Time, LastSeen: m.Time, Source: m.Source,
+		LogType: string(m.LogType), Runbook: r.Runbook, Reference: r.Reference, MITRE: r.MITRE,
+		EventIDs: []string{m.EventID}, Samples: []json.RawMessage{m.Sample},
+	}
+	if e.opts.NoDedup {
+		return a, nil
+	}
+	if m.FirstSeenKey != "" {
+		first, err := e.state.FirstSeen(ctx, r.ID+"|"+m.FirstSeenKey, m.EventID, m.Time, r.FirstSeenTTL)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: first-seen state: %w", r.ID, err)
+		}
+		if !first {
+			return nil, nil
+		}
+	}
+	d, err := e.state.Observe(ctx, Observation{
+		RuleID: r.ID, Key: m.DedupKey, EventID: m.EventID, Time: m.Time,
+		Period: r.DedupPeriod, Threshold: r.Threshold, Distinct: m.Distinct,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: dedup state: %w", r.ID, err)
+	}
+	if !d.Fire {
+		return nil, nil
+	}
+	a.EventCount, a.FirstSeen, a.LastSeen = d.Count, d.First, d.Last
+	if len(d.EventIDs) > 0 {
+		a.EventIDs = d.EventIDs
+	}
+	return a, nil
+}
+
+// Detect implements the pipeline's detector: evaluate a batch of envelopes, in order, and
+// return the alerts raised.
+func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Alert, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.detect == nil {
+		e.detect = e.NewWorker()
+	}
+	var (
+		out     []alert.Alert
+		matches []Match
+	)
+	for i := range batch {
+		matches = e.detect.EvalEnvelope(ctx, &batch[i], matches[:0])
+		for _, m := range matches {
+			a, err := e.Decide(ctx, m)
+			if err != nil {
+				return out, err
+			}
+			if a != nil {
+				out = append(out, *a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// cmpOr returns the first non-nil error.
+func cmpOr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// guardsPass checks r's guards, filling lazily parsed fields only when a guard reads them.
+func (w *Worker) guardsPass(r *Rule) bool {
+	return w.allPass(r.guards)
+}
+
+func (w *Worker) allPass(gs []guard) bool {
+	for i := range gs {
+		if !w.guardPasses(&gs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *Worker) guardPasses(g *guard) bool {
+	if g.alts != nil {
+		for _, alt := range g.alts {
+			if w.allPass(alt) {
+				return true
+			}
+		}
+		return false
+	}
+	if w.lazy&g.needs != 0 {
+		w.fill(g.needs)
+	}
+	return g.op(g.get(&w.env), g.lit)
+}

@@ -1,0 +1,73 @@
+// Package dynamostate keeps zoomwatch's state in one DynamoDB table (DESIGN.md "Data flow":
+// cursor/lease and detector dedup/threshold state): the poll cursors with their dedupe
+// memory (poll.CursorStore), the per-source lease (poll.Leaser), and the detector's windows,
+// first-seen keys and known admins (detect.State). Every write that guards correctness is
+// conditional, and a lost condition is a typed error (*poll.ConflictError,
+// *poll.LeaseHeldError), never a silent overwrite.
+//
+// # Table
+//
+// String keys pk and sk, on-demand billing, TTL on the number attribute ttl (epoch seconds).
+// The stack creates it; Table.CreateTable does the same for tests and emulator runs.
+//
+//	pk                          sk                             holds
+//	cursor#<source>#<log type>  cursor                         version, watermark, forget horizon
+//	cursor#<source>#<log type>  seen#<record time>#<event id>  one delivered event (ttl)
+//	lease#<name>                lease                          owner, until_ms (ttl: until + 1 day)
+//	dedup#<rule>#k:<key>        window                         open window: gen, start, first, last,
+//	                                                           counts, fired, ≤100 ids, version (ttl)
+//	dedup#<rule>#k:<key>        e#<gen>#<event id>             an event counted in window gen (ttl)
+//	dedup#<rule>#k:<key>        d#<gen>#<value hash>           a distinct value counted in gen (ttl)
+//	first#k:<key>               first                          until (event time), event_id (ttl)
+//	admin#<email>               admin                          noted_at (ttl: a year after last note)
+//
+// Keys longer than 512 bytes are stored as h:<sha256> instead of k:<key>. Times in keys and
+// attributes are fixed-width UTC strings, so they compare as the times do.
+//
+// # Cursor and dedupe memory
+//
+// Each delivered event is its own small item (about 150 bytes) in the cursor's partition,
+// sorted by record time. A checkpoint writes its new entries together with the
+// version-conditioned cursor update in TransactWriteItems of at most 99 entries + the cursor,
+// so no entry exists without its commit and a 500-event batch stays far inside the item
+// (400 KB) and transaction (100 actions, 4 MB) limits; each transaction bumps the version, and
+// the watermark and forget horizon move with the last. LoadCursor reads the cursor item and
+// Queries the entries from the forget horizon on; forgotten entries sort before it and are
+// never read again, and TTL (Config.SeenRetention after their write, 30 days by default)
+// deletes them without a write.
+//
+// # Lease
+//
+// AcquireLease is one PutItem conditioned on "absent, expired, or mine"; the refusal carries
+// the holder (or, where the service omits it, one consistent read fetches it). ReleaseLease
+// deletes only the owner's lease. Expiry uses the caller's clock.
+//
+// # Detector state
+//
+// Observe reads the group's window item and the event's membership item (consistent reads),
+// decides exactly as detect.MemState does, and writes the window (conditioned on its version)
+// with the membership items in one transaction; losing the condition to a concurrent writer
+// makes it decide again (at most 8 times, then *ContentionError). Duplicates are found by
+// membership, so redelivered events never count twice, however large the window. TTLs run at
+// least twice the rule's period plus a day past the later of the wall clock and the event
+// time: windows are judged in event time, and a replay of old history keeps its state for
+// as long as live events would.
+//
+// # Cost (on-demand; 1 WRU per 1 KB written, transactional writes count twice; 1 RRU per
+// 4 KB read consistently)
+//
+// Per poll cycle of one source with no new events: lease put and delete (2 WRU); per log type
+// a cursor read, an (empty) entry Query and one commit per day window (read + update): about
+// 6 RRU and 4 WRU for the source. At a 5-minute rate (8,640 cycles a month) and us-east-1
+// on-demand prices (0.625 USD per million WRU, 0.125 per million RRU) that is about 3 US
+// cents per source per month.
+//
+// Per 1,000 delivered events: 1,000 entries in 11 transactions (1,011 items, TestCommitCost)
+// ≈ 2,022 WRU ≈ 0.13 US cents, plus a cursor read per commit; each later cycle that still
+// remembers them reads them back in one Query page for about 37 RRU until the forget horizon
+// passes them. Storage ≈ 150 KB per 1,000 events until TTL.
+//
+// Per matching event in the detector: 2–3 RRU (window, membership, distinct value) and 4–6 WRU
+// (the window item of up to 7 KB with 100 ids, and membership items, in a transaction);
+// FirstSeen 1–2 WRU; IsAdmin 1 RRU per operator per container, NoteAdmin 1 WRU.
+package dynamostate
