@@ -1,16 +1,19 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/zoomwatch/zoomwatch/internal/detect"
-	"github.com/zoomwatch/zoomwatch/internal/pipeline"
 	"github.com/zoomwatch/zoomwatch/internal/rules"
 )
 
-// newDetector builds the detector the laptop pipeline runs: the shipped rules plus any in dir.
-func newDetector(dir string, log *slog.Logger) (pipeline.Detector, error) {
+// newDetector builds the detector the laptop pipeline runs: the shipped rules plus any in dir,
+// tuned by params (the names and values of the SSM parameters, DESIGN.md "Tuning").
+func newDetector(dir string, params map[string]string, log *slog.Logger) (*detect.Engine, error) {
 	rs, err := detect.LoadFS(rules.FS(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("shipped rules: %w", err)
@@ -24,5 +27,37 @@ func newDetector(dir string, log *slog.Logger) (pipeline.Detector, error) {
 			return nil, err
 		}
 	}
-	return detect.NewEngine(rs, detect.NewMemState(), detect.Options{Logger: log.With("component", "detect")}), nil
+	tuned, errs := detect.Tune(rs, nil, detect.TuningFrom(params))
+	if len(errs) > 0 {
+		return nil, &usageError{fmt.Sprintf("tuning: %v", errors.Join(errs...))}
+	}
+	return detect.NewEngine(tuned, detect.NewMemState(), detect.Options{Logger: log.With("component", "detect")}), nil
+}
+
+// readTuning reads a JSON object of tuning parameters ({"rules/Zoom.PasscodeDisabled":
+// "{\"enabled\":false}", "poll/overlap": "6h"}), the laptop's stand-in for SSM.
+func readTuning(path string) (map[string]string, error) {
+	if path == "" {
+		return map[string]string{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &usageError{fmt.Sprintf("--tuning: %v", err)}
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, &usageError{fmt.Sprintf("--tuning %s: not a JSON object of parameter names to values: %v", path, err)}
+	}
+	params := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch v := v.(type) {
+		case string:
+			params[k] = v
+		default:
+			// Rule overrides may be written as JSON objects instead of JSON-in-a-string.
+			b, _ := json.Marshal(v)
+			params[k] = string(b)
+		}
+	}
+	return params, nil
 }

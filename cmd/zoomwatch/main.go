@@ -30,6 +30,8 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"invoke": {"run the poller or detector handler locally against the simulator and an AWS emulator",
+			func(ctx context.Context, s streams, args []string) error { return runInvoke(ctx, s, args) }},
 		"run": {"poll Zoom (simulated unless ZOOM_* credentials are set), detect, print alerts",
 			func(ctx context.Context, s streams, args []string) error { return runPipeline(ctx, s, args) }},
 		"poll": {"one poll cycle against real Zoom (credentials from ZOOM_*), envelopes to stdout",

@@ -20,7 +20,11 @@ import (
 	"github.com/zoomwatch/zoomwatch/internal/tuning"
 )
 
-const defaultStateDir = ".zoomwatch"
+const (
+	defaultStateDir = ".zoomwatch"
+	// simDomainRule is tuned for the simulated account by default.
+	simDomainRule = tuning.RulePrefix + "Zoom.Admin.Action.Outside.Allowed.Domains"
+)
 
 // runPipeline is `zoomwatch run`: the whole pipeline on this machine.
 func runPipeline(ctx context.Context, s streams, args []string) error {
@@ -32,6 +36,7 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	interval := fs.Duration("interval", 5*time.Minute, "time between cycles without --once")
 	backfill := fs.String("backfill", "", "history the first cycle reads, e.g. 7d (default: 7d, or the whole simulated history)")
 	rulesDir := fs.String("rules", "", "extra directory of rule files to load with the shipped ones")
+	tuningFile := fs.String("tuning", "", "JSON file of tuning parameters, named as in SSM (e.g. {\"poll/overlap\": \"6h\"})")
 	logLevel := fs.String("log-level", "warn", "diagnostics level on stderr: debug, info, warn, error")
 	var zf zoomFlags
 	zf.register(fs, false)
@@ -60,6 +65,21 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	if err != nil {
 		return err
 	}
+	params, err := readTuning(*tuningFile)
+	if err != nil {
+		return err
+	}
+	if target.simulated {
+		// The simulated company's own domain, so the outside-domain rule has something to guard.
+		if _, set := params[simDomainRule]; !set {
+			params[simDomainRule] = `{"params":{"allowed_domains":["springfield.example"]}}`
+		}
+	}
+	pollCfg, errs := tuning.ApplyPoll(params, tuning.Poll{Poll: poll.Config{FirstBackfill: first}, MaxRPS: target.cfg.MaxRPS, PageSize: target.cfg.PageSize})
+	if len(errs) > 0 {
+		return &usageError{fmt.Sprintf("tuning: %v", errors.Join(errs...))}
+	}
+	target.cfg.MaxRPS, target.cfg.PageSize = pollCfg.MaxRPS, pollCfg.PageSize
 	cursors, err := local.NewCursors(filepath.Join(*state, "cursors"))
 	if err != nil {
 		return err
@@ -68,11 +88,14 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	poller, err := poll.New(poll.Config{FirstBackfill: first}, cursors, buf, nil, log.With("component", "poll"))
+	if *backfill != "" {
+		pollCfg.Poll.FirstBackfill = first
+	}
+	poller, err := poll.New(pollCfg.Poll, cursors, buf, nil, log.With("component", "poll"))
 	if err != nil {
 		return err
 	}
-	det, err := newDetector(*rulesDir, log)
+	det, err := newDetector(*rulesDir, params, log)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ type zoomTarget struct {
 	sim       *zoomsim.Server
 	// tokens receives rotated tokens of an OAuth app (nil for Server-to-Server).
 	tokens zoom.TokenStore
-	close     func()
+	close  func()
 }
 
 // envCredentials reads credentials from the environment: a Server-to-Server app with

@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/zoomwatch/zoomwatch/internal/onboard"
-	"github.com/zoomwatch/zoomwatch/internal/onboard/appsecret"
 	"github.com/zoomwatch/zoomwatch/internal/onboard/ddbnonce"
 	"github.com/zoomwatch/zoomwatch/internal/onboard/funcurl"
 	"github.com/zoomwatch/zoomwatch/internal/pipeline"
@@ -77,10 +76,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	creds, err := appsecret.New(sm, secrets, store.Sources(secrets))
-	if err != nil {
-		return err
-	}
+	creds := store.Sources(secrets)
 	h, err := onboard.New(onboard.Config{
 		Zoom:        zoom.Config{AuthBase: env.ZoomAuthBase, APIBase: env.ZoomAPIBase, Logger: log.With("component", "zoom")},
 		Sources:     sources,

@@ -19,6 +19,9 @@ const (
 
 // Alert is one detection: every event of one rule and dedup key within the rule's period.
 type Alert struct {
+	// ID is stable per rule, dedup key and window: a repeated delivery of the same alert
+	// (after a retry) carries the same ID, so subscribers can drop it.
+	ID         string            `json:"id"`
 	RuleID     string            `json:"rule_id"`
 	Name       string            `json:"name"`
 	Severity   Severity          `json:"severity"`

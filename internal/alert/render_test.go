@@ -13,6 +13,7 @@ import (
 func sampleAlert() Alert {
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	return Alert{
+		ID:     "3f1c2a9e7b5d4c6a8e0f1a2b3c4d5e6f",
 		RuleID: "Zoom.Two.Factor.Authentication.Disabled", Name: "Two-factor sign-in disabled",
 		Severity: High, Title: "admin@x.io disabled two-factor sign-in", DedupKey: "admin@x.io",
 		EventCount: 2, FirstSeen: t0, LastSeen: t0.Add(5 * time.Minute), Source: "acme",

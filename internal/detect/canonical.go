@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strings"
 
@@ -123,11 +125,32 @@ func (w *Worker) recordID(source string, lt event.LogType, raw []byte) string {
 	var ok bool
 	w.canon, w.canonMembers, ok = canonicalFlat(raw, w.canonMembers, w.canon[:0])
 	if ok {
-		return event.Identity(source, lt, w.canon)
+		return w.identity(source, lt, w.canon)
 	}
 	canon, err := event.Canonical(raw)
 	if err != nil {
 		return ""
 	}
-	return event.Identity(source, lt, canon)
+	return w.identity(source, lt, canon)
+}
+
+// identity is event.Identity with the worker's reused digest: the ID string is its only
+// allocation.
+func (w *Worker) identity(source string, lt event.LogType, canon []byte) string {
+	if w.sha == nil {
+		w.sha = sha256.New()
+	}
+	h := w.sha
+	h.Reset()
+	// One Write of a reused buffer: converting the strings for Write would allocate.
+	b := append(w.idBuf[:0], source...)
+	b = append(b, 0)
+	b = append(b, lt...)
+	b = append(b, 0)
+	h.Write(b)
+	h.Write(canon)
+	w.idBuf = h.Sum(b[:0])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], w.idBuf)
+	return string(out[:])
 }

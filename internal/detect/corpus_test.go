@@ -1,9 +1,12 @@
 package detect
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"testing"
 	"time"
 
 	"github.com/zoomwatch/zoomwatch/internal/event"
@@ -90,4 +93,75 @@ func envelopeCorpus(records [][]byte) [][]byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// TestNativeConditionsMatchVM compiles conditions that exercise every node the native
+// evaluator supports, including the cases where it must hand the event to the VM (values of
+// the wrong type, int() of a non-number), and checks that native evaluation and the VM agree
+// on every verdict and every condition error over records of both log types.
+func TestNativeConditionsMatchVM(t *testing.T) {
+	conditions := []string{
+		`icontains(text, "role") && iequals(setting, "User Role") && changed("member", "admin")`,
+		`matches(text, "(?i)from\\s+on\\s+to\\s+off\\b") || matches(setting, "(?i)^display")`,
+		`turned_off() || turned_on() && !parsed`,
+		`int(to) < int(from)`,
+		`len(params.list) > 1 && in_list(to, params.list) && !in_list(from, params.list)`,
+		`any(params.list, {icontains(setting, #)}) || findIndex(params.list, {iequals(#, from)}) >= 0`,
+		`any(params.mixed, {iequals(#, to)})`,
+		`len(params.number) > 0`,
+		`version_lt(version, params.min) && version_lt(version, params.number)`,
+		`domain(actor) != "" && domain(actor) == "x.io" && target_user != actor && object != ""`,
+		`is_admin(actor) && ip != "" && istarts(client_type, "win")`,
+		`field("operator") == "admin@x.io" && group == "" && role == ""`,
+		`len(text) > 40 && len(params) == 4 && !__matches(text, params.min)`,
+	}
+	records := mixedCorpus(1500, 9)
+	records = append(records,
+		[]byte(`{"operator":"A@X.io","category_type":"User","action":"Update","operation_detail":"Update User b@x.io  - User Role: from 12 to 3","time":"2026-11-20T10:00:00Z"}`),
+		[]byte(`{"operator":"a@x.io","category_type":"User","action":"Update","operation_detail":"Update User b@x.io  - Seats: from 99999999999999999999 to 3"}`),
+		[]byte(`{"operator":"a@x.io","category_type":"Account","action":"Update","operation_detail":"Security  - Waiting Room: from ON to off"}`),
+		[]byte(`{"operator":"a@x.io","operation_detail":"Sécurité  - Rôle: from Member to ADMIN"}`))
+	var matches, errs int64
+	for i, cond := range conditions {
+		for _, lt := range []string{"Zoom.Operation", "Zoom.Activity"} {
+			src := fmt.Sprintf("id: Native.%d\nname: n\nlog_types: [%s]\nseverity: LOW\ncondition: %q\ntitle: \"{{.actor}}\"\n"+
+				"params:\n  list: [Admin, Member, Display Name]\n  mixed: [1, Admin]\n  number: 7\n  min: \"6.2\"\n", i, lt, cond)
+			r, err := ParseRule("native.yaml", []byte(src))
+			if err != nil {
+				t.Fatalf("%s: %v", cond, err)
+			}
+			if len(r.guards) != 1 || r.guards[0].native == nil {
+				t.Fatalf("%s: not compiled natively", cond)
+			}
+			rs, err := NewRuleSet(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := func(vmOnly bool) ([]string, int64) {
+				eng := NewEngine(rs, NewMemState(), Options{NoDedup: true})
+				eng.noGuards = vmOnly
+				w := eng.NewWorker()
+				var out []string
+				for _, in := range records {
+					ms, err := w.EvalJSON(context.Background(), in, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, m := range ms {
+						out = append(out, m.EventID)
+					}
+				}
+				return out, eng.ConditionErrors()[r.ID]
+			}
+			native, nErr := run(false)
+			vm, vErr := run(true)
+			matches, errs = matches+int64(len(vm)), errs+vErr
+			if !slices.Equal(native, vm) || nErr != vErr {
+				t.Errorf("%s on %s: native %d matches, %d errors; VM %d matches, %d errors", cond, lt, len(native), nErr, len(vm), vErr)
+			}
+		}
+	}
+	if matches == 0 || errs == 0 {
+		t.Errorf("the conditions raised %d matches and %d errors; both must occur for the comparison to mean anything", matches, errs)
+	}
 }

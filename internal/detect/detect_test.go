@@ -179,7 +179,8 @@ func signIn(ts, email, ip string) []byte {
 	return b
 }
 
-// runAll evaluates inputs in order and returns the alerts raised.
+// runAll evaluates inputs in order and returns the alerts raised, acknowledging each as a
+// delivering pipeline does.
 func runAll(t *testing.T, eng *Engine, inputs ...[]byte) []*alert.Alert {
 	t.Helper()
 	w := eng.NewWorker()
@@ -196,6 +197,9 @@ func runAll(t *testing.T, eng *Engine, inputs ...[]byte) []*alert.Alert {
 			}
 			if a != nil {
 				out = append(out, a)
+				if err := eng.Ack(context.Background(), *a); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 	}
@@ -253,6 +257,43 @@ func TestDedupThresholdAndRedelivery(t *testing.T) {
 				t.Errorf("alerts:\n got %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestDecideRepeatsAnUnacknowledgedAlert(t *testing.T) {
+	off := "Security  - Sign in with Two-Factor Authentication: from On to Off"
+	in := op("2026-11-20T10:00:00Z", "admin@x.io", "Account", off)
+	for _, noDedup := range []bool{false, true} {
+		eng := NewEngine(loadTestRules(t), NewMemState(), Options{NoDedup: noDedup})
+		ms, err := eng.NewWorker().EvalJSON(context.Background(), in, nil)
+		if err != nil || len(ms) == 0 {
+			t.Fatalf("EvalJSON = %d matches, %v", len(ms), err)
+		}
+		var ids []string
+		for range 3 {
+			a, err := eng.Decide(context.Background(), ms[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a == nil {
+				ids = append(ids, "")
+				continue
+			}
+			ids = append(ids, a.ID)
+			if len(ids) == 2 {
+				if err := eng.Ack(context.Background(), *a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		switch {
+		case ids[0] == "" || ids[1] != ids[0]:
+			t.Errorf("no-dedup %v: alert IDs %q, want the first alert repeated with its ID until acknowledged", noDedup, ids)
+		case !noDedup && ids[2] != "":
+			t.Errorf("alert IDs %q, want nothing after Ack", ids)
+		case noDedup && ids[2] != ids[0]:
+			t.Errorf("no-dedup alert IDs %q, want one stable ID per event", ids)
+		}
 	}
 }
 

@@ -1,9 +1,11 @@
 package detect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -119,6 +121,20 @@ type Worker struct {
 	canonMembers []canonicalMember
 	// lastErr is the last condition error, for inline tests.
 	lastErr error
+	// bail is set by a native condition that leaves the event to the VM; ptr is the element
+	// of the predicate being evaluated (#); lowBuf holds the event's text lower-cased for
+	// textContains, in the state lowState says.
+	bail     bool
+	ptr      any
+	lowBuf   []byte
+	lowState uint8
+	// matchBuf is match's scratch; sha the digest of raw records' event IDs, idBuf its input
+	// and output scratch.
+	matchBuf []byte
+	sha      hash.Hash
+	idBuf    []byte
+	// curID is the current event's ID once computed ("" until then).
+	curID string
 }
 
 // NewWorker returns a worker for one goroutine.
@@ -312,25 +328,20 @@ func nilIfEmpty(s []string) []string {
 // run evaluates cands against w.env.
 func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 	w.sys.ctx, w.sys.raw = ctx, w.raw
+	w.lowState, w.curID = lowUnknown, ""
 	env := &w.env
 	for _, r := range cands {
 		if r.isSuppressed(env) {
 			continue
 		}
-		if !w.eng.noGuards && !w.guardsPass(r) {
-			continue
-		}
-		if w.lazy&r.needs != 0 {
-			w.fill(r.needs)
-		}
 		env.Params = r.Params
-		out, err := w.vm.Run(r.program, env)
+		ok, err := w.verdict(r)
 		if err != nil {
 			w.lastErr = err
 			w.eng.conditionError(r, w.eventID(), err)
 			continue
 		}
-		if ok, _ := out.(bool); !ok {
+		if !ok {
 			continue
 		}
 		m, err := w.match(r)
@@ -344,12 +355,41 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 	return dst
 }
 
+// verdict evaluates r's condition on the current event: natively when it compiled to Go and
+// does not bail out, else by the VM after the literal guards.
+func (w *Worker) verdict(r *Rule) (bool, error) {
+	if !w.eng.noGuards {
+		if g := r.guards; len(g) == 1 && g[0].native != nil {
+			w.bail = false
+			if ok := g[0].native(w); !w.bail {
+				return ok, nil
+			}
+		} else if !w.guardsPass(r) {
+			return false, nil
+		}
+	}
+	if w.lazy&r.needs != 0 {
+		w.fill(r.needs)
+	}
+	out, err := w.vm.Run(r.program, &w.env)
+	if err != nil {
+		return false, err
+	}
+	ok, _ := out.(bool)
+	return ok, nil
+}
+
 // eventID returns the current event's ID, computing a raw record's identity when needed.
 func (w *Worker) eventID() string {
-	if w.isEnv {
-		return strings.Clone(w.envID)
+	if w.curID != "" {
+		return w.curID // an owned copy, shared by every match of the event
 	}
-	return w.recordID(w.env.Source, event.LogType(w.env.LogType), w.raw)
+	if w.isEnv {
+		w.curID = strings.Clone(w.envID)
+	} else {
+		w.curID = w.recordID(w.env.Source, event.LogType(w.env.LogType), w.raw)
+	}
+	return w.curID
 }
 
 // fill completes the lazily filled parts of a raw operation record.
@@ -374,30 +414,44 @@ func (w *Worker) match(r *Rule) (Match, error) {
 		w.fill(r.matchNeeds)
 	}
 	m := Match{
-		Rule: r, EventID: w.eventID(), Source: strings.Clone(env.Source),
+		Rule: r, EventID: w.eventID(), Source: env.Source,
 		LogType: event.LogType(env.LogType), Time: env.Time,
-		Sample: append(json.RawMessage(nil), w.raw...),
 	}
+	// The sample and the rendered strings share one allocation, built in a reused buffer:
+	// [sample | source (envelopes) | title | dedup key | distinct | first-seen key]. A raw
+	// record's source is the engine's own string; an envelope's aliases the input.
+	b := append(w.matchBuf[:0], w.raw...)
+	var ends [5]int
+	ends[0] = len(b)
+	if w.isEnv {
+		b = append(b, env.Source...)
+	}
+	ends[1] = len(b)
 	var err error
-	if m.Title, err = r.title.render(env); err != nil {
-		return m, err
+	for i, t := range []*textTemplate{r.title, r.dedupKey, r.distinct, r.firstSeen} {
+		if t != nil {
+			if b, err = t.appendTo(b, env); err != nil {
+				w.matchBuf = b
+				return m, err
+			}
+		}
+		if i < 3 {
+			ends[i+2] = len(b)
+		}
 	}
+	w.matchBuf = b
+	block := bytes.Clone(b)
+	m.Sample = json.RawMessage(block[:ends[0]:ends[0]])
+	if w.isEnv {
+		m.Source = bytesToString(block[ends[0]:ends[1]])
+	}
+	m.Title = bytesToString(block[ends[1]:ends[2]])
 	m.DedupKey = r.ID
 	if r.dedupKey != nil {
-		if m.DedupKey, err = r.dedupKey.render(env); err != nil {
-			return m, err
-		}
+		m.DedupKey = bytesToString(block[ends[2]:ends[3]])
 	}
-	if r.distinct != nil {
-		if m.Distinct, err = r.distinct.render(env); err != nil {
-			return m, err
-		}
-	}
-	if r.firstSeen != nil {
-		if m.FirstSeenKey, err = r.firstSeen.render(env); err != nil {
-			return m, err
-		}
-	}
+	m.Distinct = bytesToString(block[ends[3]:ends[4]])
+	m.FirstSeenKey = bytesToString(block[ends[4]:])
 	return m, nil
 }
 
@@ -416,7 +470,9 @@ func (e *Engine) conditionError(r *Rule, eventID string, err error) {
 }
 
 // Decide turns a match into an alert, or nil when grouping, thresholds or first-seen state
-// absorb it. With Options.NoDedup every match is an alert. Call it in event order.
+// absorb it. With Options.NoDedup every match is an alert. Matches may come in any order
+// (State's buckets do not depend on it). An alert's ID is stable: a redelivered match whose
+// alert was never acknowledged (Ack) yields the same alert again, with the same ID.
 func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 	r := m.Rule
 	a := &alert.Alert{
@@ -426,6 +482,7 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 		EventIDs: []string{m.EventID}, Samples: []json.RawMessage{m.Sample},
 	}
 	if e.opts.NoDedup {
+		a.ID = EventAlertID(r.ID, m.EventID)
 		return a, nil
 	}
 	if m.FirstSeenKey != "" {
@@ -447,15 +504,29 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 	if !d.Fire {
 		return nil, nil
 	}
-	a.EventCount, a.FirstSeen, a.LastSeen = d.Count, d.First, d.Last
+	a.ID, a.EventCount, a.FirstSeen, a.LastSeen = d.AlertID, d.Count, d.First, d.Last
 	if len(d.EventIDs) > 0 {
 		a.EventIDs = d.EventIDs
 	}
 	return a, nil
 }
 
+// Ack records that a was delivered, so redelivering the event that raised it no longer raises
+// it again (State.Ack). Call it after each alert is delivered; until then the alert is
+// repeated for redeliveries. With Options.NoDedup there is nothing to record.
+func (e *Engine) Ack(ctx context.Context, a alert.Alert) error {
+	if e.opts.NoDedup || a.ID == "" {
+		return nil
+	}
+	if err := e.state.Ack(ctx, a.ID); err != nil {
+		return fmt.Errorf("rule %s: acknowledge alert %s: %w", a.RuleID, a.ID, err)
+	}
+	return nil
+}
+
 // Detect implements the pipeline's detector: evaluate a batch of envelopes, in order, and
-// return the alerts raised.
+// return the alerts raised, each alert ID once (a batch holding an event twice repeats its
+// unacknowledged alert, which one delivery serves).
 func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -465,6 +536,7 @@ func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Al
 	var (
 		out     []alert.Alert
 		matches []Match
+		ids     = map[string]bool{}
 	)
 	for i := range batch {
 		matches = e.detect.EvalEnvelope(ctx, &batch[i], matches[:0])
@@ -473,7 +545,8 @@ func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Al
 			if err != nil {
 				return out, err
 			}
-			if a != nil {
+			if a != nil && !ids[a.ID] {
+				ids[a.ID] = true
 				out = append(out, *a)
 			}
 		}

@@ -297,6 +297,9 @@ func leadingInt(s string) int {
 	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
+	if i == 0 {
+		return 0 // without calling Atoi, whose error for "" allocates
+	}
 	n, _ := strconv.Atoi(s[:i])
 	return n
 }

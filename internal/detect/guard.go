@@ -1,6 +1,11 @@
 package detect
 
 import (
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/expr-lang/expr/ast"
 )
 
@@ -16,6 +21,9 @@ type guard struct {
 	// alts, when set, make this guard a disjunction: it passes when every guard of one
 	// alternative passes (from "(A && B) || C" at the top of a condition).
 	alts [][]guard
+	// native, when set, is the whole condition compiled to Go (see nativeCondition); it is
+	// then the rule's only guard and decides the verdict unless it bails out to the VM.
+	native func(*Worker) bool
 }
 
 // maxGuards bounds the guards taken from one condition.
@@ -23,6 +31,9 @@ const maxGuards = 3
 
 // guardsOf extracts guards from the top-level conjuncts of a checked condition tree.
 func guardsOf(node ast.Node) []guard {
+	if f := nativeCondition(node); f != nil {
+		return []guard{{native: f}}
+	}
 	g := necessary(node)
 	if len(g) > maxGuards {
 		g = g[:maxGuards]
@@ -91,4 +102,480 @@ func fieldLiteral(f, l ast.Node, op func(a, b string) bool) (guard, bool) {
 		return guard{}, false
 	}
 	return guard{get: get, op: op, lit: lit.Value, needs: needsOf(id.Value)}, true
+}
+
+// Native evaluation. Conditions of the supported shape (string fields, params, the helpers,
+// &&, ||, !, comparisons, matches with a literal pattern, len, int, any, findIndex) are also
+// compiled into Go closures over the Worker, which evaluate without the VM: no operand stack,
+// no boxing of strings, and operation_detail parsed only when a branch actually reads a parsed
+// field. expr still parses and type-checks every condition, and its program stays the
+// reference: whenever a closure meets a value it cannot treat exactly as expr would (a
+// non-string where a helper takes a string, int() of a non-number, len of a scalar) it bails
+// out and the VM evaluates the event instead, so errors and verdicts are expr's
+// (TestGuardsKeepVerdicts compares the two over a corpus).
+
+type nativeKind uint8
+
+const (
+	kBool nativeKind = iota + 1
+	kString
+	kInt
+	kAny
+)
+
+// native is a compiled sub-expression; exactly the function of its kind is set.
+type native struct {
+	kind nativeKind
+	b    func(*Worker) bool
+	s    func(*Worker) string
+	i    func(*Worker) int
+	a    func(*Worker) any
+}
+
+// nativeCondition compiles a checked condition, or returns nil when some node is outside the
+// supported shape.
+func nativeCondition(node ast.Node) func(*Worker) bool {
+	n, ok := compileNative(node)
+	if !ok || n.kind != kBool {
+		return nil
+	}
+	return n.b
+}
+
+func compileNative(node ast.Node) (native, bool) {
+	switch n := node.(type) {
+	case *ast.StringNode:
+		v := n.Value
+		return native{kind: kString, s: func(*Worker) string { return v }}, true
+	case *ast.IntegerNode:
+		v := n.Value
+		return native{kind: kInt, i: func(*Worker) int { return v }}, true
+	case *ast.BoolNode:
+		v := n.Value
+		return native{kind: kBool, b: func(*Worker) bool { return v }}, true
+	case *ast.IdentifierNode:
+		return nativeIdent(n.Value)
+	case *ast.PointerNode:
+		if n.Name != "" {
+			return native{}, false
+		}
+		return native{kind: kAny, a: func(w *Worker) any { return w.ptr }}, true
+	case *ast.MemberNode:
+		id, ok := n.Node.(*ast.IdentifierNode)
+		prop, ok2 := n.Property.(*ast.StringNode)
+		if !ok || !ok2 || id.Value != "params" || n.Optional || n.Method {
+			return native{}, false
+		}
+		name := prop.Value
+		return native{kind: kAny, a: func(w *Worker) any { return w.env.Params[name] }}, true
+	case *ast.UnaryNode:
+		if n.Operator != "!" && n.Operator != "not" {
+			return native{}, false
+		}
+		x, ok := compileNative(n.Node)
+		if !ok || x.kind != kBool {
+			return native{}, false
+		}
+		f := x.b
+		return native{kind: kBool, b: func(w *Worker) bool { return !f(w) }}, true
+	case *ast.BinaryNode:
+		return nativeBinary(n)
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return native{}, false
+		}
+		return nativeCall(id.Value, n.Arguments)
+	case *ast.BuiltinNode:
+		return nativeBuiltin(n)
+	}
+	return native{}, false
+}
+
+func nativeIdent(name string) (native, bool) {
+	needs := needsOf(name)
+	if get, ok := stringFields[name]; ok {
+		if name == "text" {
+			return native{kind: kString, s: func(w *Worker) string { return w.env.Text }}, true
+		}
+		if needs == 0 {
+			return native{kind: kString, s: func(w *Worker) string { return get(&w.env) }}, true
+		}
+		return native{kind: kString, s: func(w *Worker) string {
+			if w.lazy&needs != 0 {
+				w.fill(needs)
+			}
+			return get(&w.env)
+		}}, true
+	}
+	switch name {
+	case "parsed":
+		return native{kind: kBool, b: func(w *Worker) bool {
+			if w.lazy&needDetail != 0 {
+				w.fill(needDetail)
+			}
+			return w.env.Parsed
+		}}, true
+	case "params":
+		return native{kind: kAny, a: func(w *Worker) any { return w.env.Params }}, true
+	}
+	return native{}, false
+}
+
+// str returns x as a string-valued function; any values that are not strings bail.
+func (x native) str() (func(*Worker) string, bool) {
+	switch x.kind {
+	case kString:
+		return x.s, true
+	case kAny:
+		a := x.a
+		return func(w *Worker) string {
+			s, ok := a(w).(string)
+			if !ok {
+				w.bail = true
+			}
+			return s
+		}, true
+	}
+	return nil, false
+}
+
+func nativeBinary(n *ast.BinaryNode) (native, bool) {
+	l, ok := compileNative(n.Left)
+	if !ok {
+		return native{}, false
+	}
+	if n.Operator == "matches" {
+		lit, ok := n.Right.(*ast.StringNode)
+		if !ok {
+			return native{}, false
+		}
+		re, err := regexp.Compile(lit.Value)
+		s, ok := l.str()
+		if err != nil || !ok || l.kind != kString {
+			return native{}, false
+		}
+		if id, ok := n.Left.(*ast.IdentifierNode); ok && id.Value == "text" {
+			if low := lowerPattern(lit.Value); low != nil {
+				return native{kind: kBool, b: func(w *Worker) bool { return w.textMatches(re, low) }}, true
+			}
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return re.MatchString(s(w)) }}, true
+	}
+	r, ok := compileNative(n.Right)
+	if !ok {
+		return native{}, false
+	}
+	switch n.Operator {
+	case "&&", "and", "||", "or":
+		if l.kind != kBool || r.kind != kBool {
+			return native{}, false
+		}
+		a, b := l.b, r.b
+		if n.Operator == "&&" || n.Operator == "and" {
+			return native{kind: kBool, b: func(w *Worker) bool { return a(w) && b(w) }}, true
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return a(w) || b(w) }}, true
+	case "==", "!=":
+		neg := n.Operator == "!="
+		switch {
+		case l.kind == kString && r.kind == kString:
+			a, b := l.s, r.s
+			if lit, ok := n.Right.(*ast.StringNode); ok {
+				v := lit.Value
+				return native{kind: kBool, b: func(w *Worker) bool { return (a(w) == v) != neg }}, true
+			}
+			return native{kind: kBool, b: func(w *Worker) bool { return (a(w) == b(w)) != neg }}, true
+		case l.kind == kInt && r.kind == kInt:
+			a, b := l.i, r.i
+			return native{kind: kBool, b: func(w *Worker) bool { return (a(w) == b(w)) != neg }}, true
+		}
+		return native{}, false
+	case "<", ">", "<=", ">=":
+		if l.kind != kInt || r.kind != kInt {
+			return native{}, false
+		}
+		a, b := l.i, r.i
+		switch n.Operator {
+		case "<":
+			return native{kind: kBool, b: func(w *Worker) bool { return a(w) < b(w) }}, true
+		case ">":
+			return native{kind: kBool, b: func(w *Worker) bool { return a(w) > b(w) }}, true
+		case "<=":
+			return native{kind: kBool, b: func(w *Worker) bool { return a(w) <= b(w) }}, true
+		default:
+			return native{kind: kBool, b: func(w *Worker) bool { return a(w) >= b(w) }}, true
+		}
+	}
+	return native{}, false
+}
+
+// strArgs compiles call arguments that must all be strings.
+func strArgs(args []ast.Node, want int) ([]func(*Worker) string, bool) {
+	if len(args) != want {
+		return nil, false
+	}
+	out := make([]func(*Worker) string, want)
+	for i, a := range args {
+		x, ok := compileNative(a)
+		if !ok {
+			return nil, false
+		}
+		if out[i], ok = x.str(); !ok {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func nativeCall(name string, args []ast.Node) (native, bool) {
+	switch name {
+	case "icontains", "istarts", "iequals", "__matches", "version_lt":
+		s, ok := strArgs(args, 2)
+		if !ok {
+			return native{}, false
+		}
+		a, b := s[0], s[1]
+		var op func(string, string) bool
+		switch name {
+		case "icontains":
+			if id, ok := args[0].(*ast.IdentifierNode); ok && id.Value == "text" {
+				if lit, ok := args[1].(*ast.StringNode); ok && isASCII(lit.Value) {
+					low := strings.ToLower(lit.Value)
+					return native{kind: kBool, b: func(w *Worker) bool { return w.textContains(low) }}, true
+				}
+			}
+			op = icontains
+		case "istarts":
+			op = istarts
+		case "iequals":
+			op = iequals
+		case "version_lt":
+			op = versionLess
+		case "__matches":
+			return native{kind: kBool, b: func(w *Worker) bool { return w.sys.matches(a(w), b(w)) }}, true
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return op(a(w), b(w)) }}, true
+	case "__is_on", "__is_off", "is_admin":
+		s, ok := strArgs(args, 1)
+		if !ok {
+			return native{}, false
+		}
+		a := s[0]
+		switch name {
+		case "__is_on":
+			return native{kind: kBool, b: func(w *Worker) bool { return isOn(a(w)) }}, true
+		case "__is_off":
+			return native{kind: kBool, b: func(w *Worker) bool { return isOff(a(w)) }}, true
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return isAdmin(&w.sys, w.env.Params, a(w)) }}, true
+	case "domain", "field":
+		s, ok := strArgs(args, 1)
+		if !ok {
+			return native{}, false
+		}
+		a := s[0]
+		if name == "domain" {
+			return native{kind: kString, s: func(w *Worker) string { return domain(a(w)) }}, true
+		}
+		return native{kind: kString, s: func(w *Worker) string { return rawField(w.sys.raw, a(w)) }}, true
+	case "in_list":
+		if len(args) != 2 {
+			return native{}, false
+		}
+		x, ok1 := compileNative(args[0])
+		l, ok2 := compileNative(args[1])
+		if !ok1 || !ok2 {
+			return native{}, false
+		}
+		list, ok := l.anyFn()
+		if !ok {
+			return native{}, false
+		}
+		// in_list treats a non-string first argument as "".
+		var s func(*Worker) string
+		switch x.kind {
+		case kString:
+			s = x.s
+		case kAny:
+			a := x.a
+			s = func(w *Worker) string { v, _ := a(w).(string); return v }
+		default:
+			return native{}, false
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return inList(s(w), list(w)) }}, true
+	}
+	return native{}, false
+}
+
+// anyFn returns x as an any-valued function for kinds that box without allocating.
+func (x native) anyFn() (func(*Worker) any, bool) {
+	if x.kind == kAny {
+		return x.a, true
+	}
+	return nil, false
+}
+
+func nativeBuiltin(n *ast.BuiltinNode) (native, bool) {
+	switch n.Name {
+	case "len", "int":
+		if len(n.Arguments) != 1 {
+			return native{}, false
+		}
+		x, ok := compileNative(n.Arguments[0])
+		if !ok {
+			return native{}, false
+		}
+		if n.Name == "int" {
+			switch x.kind {
+			case kInt:
+				return x, true
+			case kString:
+				s := x.s
+				return native{kind: kInt, i: func(w *Worker) int {
+					v, err := strconv.Atoi(s(w))
+					if err != nil {
+						w.bail = true
+					}
+					return v
+				}}, true
+			}
+			return native{}, false
+		}
+		switch x.kind {
+		case kString:
+			s := x.s
+			return native{kind: kInt, i: func(w *Worker) int { return utf8.RuneCountInString(s(w)) }}, true
+		case kAny:
+			a := x.a
+			return native{kind: kInt, i: func(w *Worker) int {
+				switch v := a(w).(type) {
+				case []any:
+					return len(v)
+				case []string:
+					return len(v)
+				case map[string]any:
+					return len(v)
+				case string:
+					return utf8.RuneCountInString(v)
+				}
+				w.bail = true
+				return 0
+			}}, true
+		}
+		return native{}, false
+	case "any", "findIndex":
+		if len(n.Arguments) != 2 {
+			return native{}, false
+		}
+		arr, ok := compileNative(n.Arguments[0])
+		pred, ok2 := n.Arguments[1].(*ast.PredicateNode)
+		if !ok || !ok2 || arr.kind != kAny {
+			return native{}, false
+		}
+		body, ok := compileNative(pred.Node)
+		if !ok || body.kind != kBool {
+			return native{}, false
+		}
+		list, test := arr.a, body.b
+		index := func(w *Worker) int {
+			saved := w.ptr
+			defer func() { w.ptr = saved }()
+			switch l := list(w).(type) {
+			case []any:
+				for i, v := range l {
+					w.ptr = v
+					if test(w) {
+						return i
+					}
+					if w.bail {
+						return -1
+					}
+				}
+			default:
+				// Other element types box per element or are not arrays: the VM decides.
+				w.bail = true
+			}
+			return -1
+		}
+		if n.Name == "findIndex" {
+			// expr's findIndex is nil, not -1, when nothing matches, and comparing nil fails:
+			// the VM reproduces that error.
+			return native{kind: kInt, i: func(w *Worker) int {
+				i := index(w)
+				if i < 0 {
+					w.bail = true
+				}
+				return i
+			}}, true
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return index(w) >= 0 }}, true
+	}
+	return native{}, false
+}
+
+// textContains is icontains(text, low) for a lower-case ASCII literal: the event's text is
+// lower-cased once (into a reused buffer) and searched for every literal of every rule.
+func (w *Worker) textContains(low string) bool {
+	if w.lowerText() {
+		return strings.Contains(bytesToString(w.lowBuf), low)
+	}
+	return icontains(w.env.Text, low)
+}
+
+// lowerText fills lowBuf with the event's text lower-cased, once per event, and reports
+// whether the text is ASCII (otherwise lowBuf is not used).
+func (w *Worker) lowerText() bool {
+	if w.lowState == lowUnknown {
+		t := w.env.Text
+		w.lowBuf = w.lowBuf[:0]
+		w.lowState = lowASCII
+		for i := 0; i < len(t); i++ {
+			c := t[i]
+			if c >= 0x80 {
+				w.lowState = lowOther
+				break
+			}
+			w.lowBuf = append(w.lowBuf, lowerASCII(c))
+		}
+	}
+	return w.lowState == lowASCII
+}
+
+// States of Worker.lowBuf for the current event.
+const (
+	lowUnknown uint8 = iota
+	lowASCII
+	lowOther
+)
+
+// lowerPattern returns, for a "(?i)…" pattern whose body has no upper-case or non-ASCII
+// characters and no further flags, the body compiled case-sensitively: on ASCII text
+// lower-cased it matches exactly where the original matches the text (every letter it names
+// is lower-case, and lower-casing ASCII changes neither \s, \d, \b nor any other class it can
+// use), and Go's regexp then finds its literal prefix with a fast substring search instead of
+// trying a case-folding match at every position. Nil when the pattern does not qualify.
+func lowerPattern(pattern string) *regexp.Regexp {
+	body, ok := strings.CutPrefix(pattern, "(?i)")
+	if !ok || strings.Contains(body, "(?") && strings.Count(body, "(?") != strings.Count(body, "(?:") {
+		return nil
+	}
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return nil
+		}
+	}
+	re, err := regexp.Compile(body)
+	if err != nil {
+		return nil
+	}
+	return re
+}
+
+// textMatches is matches(text, re) with low the lower-case form of re (see lowerPattern).
+func (w *Worker) textMatches(re, low *regexp.Regexp) bool {
+	if w.lowerText() {
+		return low.MatchString(bytesToString(w.lowBuf))
+	}
+	return re.MatchString(w.env.Text)
 }

@@ -2,6 +2,11 @@ package detect
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -10,27 +15,50 @@ import (
 // detector declares it; the laptop uses MemState, AWS a DynamoDB table with TTL.
 //
 // Every method is idempotent per event ID: delivering the same event again (a retried Kinesis
-// batch, an overlapping poll window) must neither count it twice nor produce a second alert.
-// Windows and TTLs are measured in event time, never wall-clock time, so replaying history
+// batch, an overlapping poll window) never counts it twice. Windows and TTLs are measured in
+// event time, never wall-clock time, and do not depend on the order events arrive in, so
+// replaying history — newest first, as Zoom serves it, or interleaved across stream shards —
 // gives the same alerts as watching it live.
+//
+// Alerts are delivered at least once: an alert that fired is repeated, with the same ID, for
+// every redelivery of the event that fired it until Ack records that it was delivered. The
+// only duplicate left is a crash (or a failed Ack) after the alert went out and before Ack:
+// the next redelivery of the firing event raises the alert once more, with the same ID, so
+// subscribers can drop it by Alert.ID.
 type State interface {
 	// Observe records one matching event of a (rule, dedup key) group and says whether it
-	// raises the group's alert. Semantics, for period P and threshold N:
-	//   - A group has at most one open window [Start, Start+P), opened by the first event
-	//     observed for it (Start = that event's time).
-	//   - An event with time >= Start+P closes the window and opens a new one at its own time.
-	//     An event with time < Start-P is stale: counted nowhere, Decision.Stale set, no alert
-	//     (windows only move forward). Events in [Start-P, Start) join the open window.
-	//   - An event whose ID the window already holds is a duplicate: nothing changes,
-	//     Decision.Duplicate set, Fire false, even if that event fired the first time.
-	//   - The window's count is the number of distinct event IDs or, when Distinct is not
+	// raises an alert. Semantics, for period P and threshold N:
+	//   - Windows are fixed buckets aligned to P on the UTC epoch: bucket b of the grid with
+	//     offset o holds the event times t with floor((t-o)/P) = b (see BucketsOf). Every
+	//     event lands in its bucket whatever order events arrive in; none is ever dropped.
+	//   - N = 1: one grid (offset 0); the first event of a bucket fires its alert, so a
+	//     group alerts at most once per bucket.
+	//   - N > 1: two grids, offsets 0 and P/2; the event counts in its bucket of each. A
+	//     bucket fires when its count reaches N and neither of the two buckets of the other
+	//     grid that overlap it has fired; grid 0 is tried first and at most one alert fires
+	//     per call. Any N events within P/2 of each other lie in one bucket of some grid, so
+	//     they always raise an alert — of that bucket, or of an overlapping bucket that fired
+	//     first (an alert of the same group whose bucket overlaps the burst's). N events within P but more
+	//     than P/2 apart are caught when they share a bucket, which is usually but not always.
+	//   - A bucket's count is the number of distinct event IDs in it or, when Distinct is not
 	//     empty, of distinct Distinct values among them.
-	//   - Fire is true exactly once per window: for the event that brings the count to N.
+	//   - An event whose ID its buckets already hold is a duplicate: nothing is counted again
+	//     and Decision.Duplicate is set. Fire is false, except when the event is the one that
+	//     fired a bucket whose alert was not acknowledged (Ack): then Fire is true again with
+	//     the same AlertID, so an alert lost between Observe and delivery is raised again
+	//     when the event is redelivered.
+	//   - Decision.AlertID names the fired bucket (AlertID); Count, First, Last and EventIDs
+	//     describe it. Without Fire they describe the event's grid-0 bucket, EventIDs empty.
 	Observe(ctx context.Context, o Observation) (Decision, error)
+	// Ack records that the alert alertID (Decision.AlertID) was delivered, so a redelivery
+	// of its firing event no longer raises it. Acknowledging again, or an alert ID the state
+	// no longer (or never) held, is not an error.
+	Ack(ctx context.Context, alertID string) error
 	// FirstSeen reports whether key has never been seen before, and remembers it until ttl
-	// after the latest event time it was seen at. A second call with the same key returns
-	// false, whether or not it carries the same event ID (so a redelivered first sighting
-	// does not alert twice).
+	// after the latest event time it was seen at. A later call with the same key returns
+	// false unless it carries the event ID of the key's first sighting: a redelivered first
+	// sighting returns true again, so it reaches Observe, which deduplicates it (and repeats
+	// its alert only if that was never acknowledged).
 	FirstSeen(ctx context.Context, key, eventID string, at time.Time, ttl time.Duration) (bool, error)
 	// NoteAdmin remembers that email acted as operator of an operation log (Zoom only shows
 	// admins' operations in the operation log), so is_admin() can tell admins' sign-ins.
@@ -55,55 +83,144 @@ type Observation struct {
 
 // Decision is what State.Observe decided.
 type Decision struct {
-	// Fire says the alert of the window is raised by this event.
+	// Fire says this event raises (or, for an unacknowledged redelivery, raises again) the
+	// alert AlertID.
 	Fire bool
-	// Count is the window's count after this event.
+	// AlertID is the stable ID of the fired bucket's alert (AlertID); empty without Fire.
+	AlertID string
+	// Count is the bucket's count after this event.
 	Count int
-	// First and Last are the earliest and latest event times in the window.
+	// First and Last are the earliest and latest event times in the bucket.
 	First, Last time.Time
-	// EventIDs are the IDs of the window's events, oldest first, at most MaxEventIDs.
+	// EventIDs are the IDs of the fired bucket's events in the order they were observed, at
+	// most MaxEventIDs; empty without Fire.
 	EventIDs []string
-	// Duplicate says the event was already in the window; Stale that it is older than it.
-	Duplicate, Stale bool
+	// Duplicate says every bucket of the event already held it.
+	Duplicate bool
 }
 
-// MaxEventIDs bounds the event IDs a window keeps for its alert.
+// MaxEventIDs bounds the event IDs a bucket keeps for its alert.
 const MaxEventIDs = 100
+
+// Bucket names one fixed window of a group: number Index of grid Grid. Grid 0 starts its
+// buckets at multiples of the period on the UTC epoch, grid 1 half a period later.
+type Bucket struct {
+	Grid  int
+	Index int64
+}
+
+// Bounds of the times whose nanoseconds since the epoch fit an int64; event times outside
+// them (a zero time, say) are clamped so every time has a bucket.
+var (
+	minBucketTime = time.Unix(0, math.MinInt64)
+	maxBucketTime = time.Unix(0, math.MaxInt64)
+)
+
+// BucketsOf returns the buckets an event at t falls in: grid 0 only for threshold 1 (or a
+// period under 2ns), grids 0 and 1 above. A period under 1ns counts as 1ns.
+func BucketsOf(t time.Time, period time.Duration, threshold int) []Bucket {
+	p := int64(max(period, 1))
+	ns := clampTime(t).UnixNano()
+	out := []Bucket{{Grid: 0, Index: floorDiv(ns, p)}}
+	if threshold > 1 && p >= 2 {
+		out = append(out, Bucket{Grid: 1, Index: floorDiv(ns-p/2, p)})
+	}
+	return out
+}
+
+func clampTime(t time.Time) time.Time {
+	switch {
+	case t.Before(minBucketTime):
+		return minBucketTime
+	case t.After(maxBucketTime):
+		return maxBucketTime
+	}
+	return t
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// Overlapping returns the two buckets of the other grid that overlap b: grid 0's bucket i
+// overlaps grid 1's buckets i-1 and i; grid 1's bucket i overlaps grid 0's i and i+1.
+func (b Bucket) Overlapping() [2]Bucket {
+	if b.Grid == 0 {
+		return [2]Bucket{{Grid: 1, Index: b.Index - 1}, {Grid: 1, Index: b.Index}}
+	}
+	return [2]Bucket{{Grid: 0, Index: b.Index}, {Grid: 0, Index: b.Index + 1}}
+}
+
+// End returns the first instant after b for period.
+func (b Bucket) End(period time.Duration) time.Time {
+	p := int64(max(period, 1))
+	off := int64(b.Grid) * (p / 2)
+	// Computed in whole periods from the epoch so far buckets do not overflow nanoseconds.
+	return time.Unix(0, 0).UTC().Add(time.Duration(off)).Add(time.Duration(p) * time.Duration(b.Index+1))
+}
+
+// AlertID returns the stable ID of the alert of bucket b of group (ruleID, key) for period:
+// the first 16 bytes of a SHA-256 over them, in hex. Redelivering an event yields the same
+// ID, so subscribers can drop a repeated alert by it. The period is part of a bucket's
+// identity: tuning a rule's period starts new buckets.
+func AlertID(ruleID, key string, period time.Duration, b Bucket) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%s|%d:%s|%d|%d|%d", len(ruleID), ruleID, len(key), key, int64(period), b.Grid, b.Index)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// EventAlertID returns the ID of an alert raised for a single event without grouping
+// (Options.NoDedup): the same event always yields the same ID.
+func EventAlertID(ruleID, eventID string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d:%s|event|%d:%s", len(ruleID), ruleID, len(eventID), eventID)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
 
 // MemState is State in memory, for the CLI and tests. It is safe for concurrent use.
 //
 // To stay within constant memory over long inputs it forgets, every sweepEvery observations,
-// windows that ended more than one period before the newest event time observed, and
-// first-seen keys whose TTL has passed by that time. An event arriving later than that may
-// therefore count (and alert) again; the DynamoDB state keeps items for their TTL instead.
+// buckets that no observation touched since the previous sweep and that ended more than a
+// period before the newest event time observed, and first-seen keys whose TTL has passed by
+// that time. An event arriving later than that may therefore count (and alert) again; the
+// DynamoDB state keeps items for their TTL instead.
 type MemState struct {
 	mu       sync.Mutex
-	windows  map[[2]string]*memWindow
+	buckets  map[string]*memBucket // by alert ID
 	seen     map[string]memSeen
 	admins   map[string]bool
 	newest   time.Time
 	observed int
 }
 
-// sweepEvery is how many observations pass between sweeps of expired windows.
+// sweepEvery is how many observations pass between sweeps of expired buckets.
 const sweepEvery = 1 << 16
 
-type memWindow struct {
-	period             time.Duration
-	start, first, last time.Time
-	ids                []string
-	idSet              map[string]bool
-	distinct           map[string]bool
-	fired              bool
+type memBucket struct {
+	period      time.Duration
+	end         time.Time
+	first, last time.Time
+	ids         []string
+	idSet       map[string]bool
+	distinct    map[string]bool
+	fired       bool
+	firedBy     string
+	acked       bool
+	touched     int
 }
 
 type memSeen struct {
-	until time.Time
+	until   time.Time
+	firstID string
 }
 
 // NewMemState returns an empty in-memory state.
 func NewMemState() *MemState {
-	return &MemState{windows: map[[2]string]*memWindow{}, seen: map[string]memSeen{}, admins: map[string]bool{}}
+	return &MemState{buckets: map[string]*memBucket{}, seen: map[string]memSeen{}, admins: map[string]bool{}}
 }
 
 // Observe implements State.
@@ -111,41 +228,81 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep(o.Time)
-	k := [2]string{o.RuleID, o.Key}
-	w := m.windows[k]
-	switch {
-	case w == nil, !o.Time.Before(w.start.Add(o.Period)):
-		w = &memWindow{period: o.Period, start: o.Time, first: o.Time, last: o.Time, idSet: map[string]bool{}}
-		m.windows[k] = w
-	case o.Time.Before(w.start.Add(-o.Period)):
-		return Decision{Stale: true, Count: w.count(), First: w.first, Last: w.last}, nil
-	}
-	if w.idSet[o.EventID] {
-		return Decision{Duplicate: true, Count: w.count(), First: w.first, Last: w.last, EventIDs: append([]string(nil), w.ids...)}, nil
-	}
-	w.idSet[o.EventID] = true
-	if len(w.ids) < MaxEventIDs {
-		w.ids = append(w.ids, o.EventID)
-	}
-	if o.Distinct != "" {
-		if w.distinct == nil {
-			w.distinct = map[string]bool{}
+	bs := BucketsOf(o.Time, o.Period, o.Threshold)
+	ids := make([]string, len(bs))
+	states := make([]*memBucket, len(bs))
+	added := make([]bool, len(bs))
+	for i, b := range bs {
+		ids[i] = AlertID(o.RuleID, o.Key, o.Period, b)
+		w := m.buckets[ids[i]]
+		if w == nil {
+			w = &memBucket{period: o.Period, end: b.End(o.Period), first: o.Time, last: o.Time, idSet: map[string]bool{}}
+			m.buckets[ids[i]] = w
 		}
-		w.distinct[o.Distinct] = true
+		w.touched = m.observed
+		states[i] = w
+		if w.idSet[o.EventID] {
+			continue
+		}
+		added[i] = true
+		w.idSet[o.EventID] = true
+		if len(w.ids) < MaxEventIDs {
+			w.ids = append(w.ids, o.EventID)
+		}
+		if o.Distinct != "" {
+			if w.distinct == nil {
+				w.distinct = map[string]bool{}
+			}
+			w.distinct[o.Distinct] = true
+		}
+		if o.Time.Before(w.first) {
+			w.first = o.Time
+		}
+		if o.Time.After(w.last) {
+			w.last = o.Time
+		}
 	}
-	if o.Time.Before(w.first) {
-		w.first = o.Time
+	d := Decision{Duplicate: !slices.Contains(added, true), Count: states[0].count(), First: states[0].first, Last: states[0].last}
+	fired := func(b Bucket) bool {
+		w := m.buckets[AlertID(o.RuleID, o.Key, o.Period, b)]
+		return w != nil && w.fired
 	}
-	if o.Time.After(w.last) {
-		w.last = o.Time
+	for i, b := range bs {
+		w := states[i]
+		if !added[i] || w.fired || w.count() < o.Threshold {
+			continue
+		}
+		if len(bs) > 1 {
+			ov := b.Overlapping()
+			if fired(ov[0]) || fired(ov[1]) {
+				continue
+			}
+		}
+		w.fired, w.firedBy = true, o.EventID
+		return w.decision(d.Duplicate, ids[i]), nil
 	}
-	d := Decision{Count: w.count(), First: w.first, Last: w.last}
-	if !w.fired && d.Count >= o.Threshold {
-		w.fired = true
-		d.Fire = true
-		d.EventIDs = append([]string(nil), w.ids...)
+	for i, w := range states {
+		if !added[i] && w.fired && !w.acked && w.firedBy == o.EventID {
+			return w.decision(d.Duplicate, ids[i]), nil
+		}
 	}
 	return d, nil
+}
+
+// decision describes w firing alert id.
+func (w *memBucket) decision(dup bool, id string) Decision {
+	return Decision{Fire: true, AlertID: id, Count: w.count(), First: w.first, Last: w.last,
+		EventIDs: append([]string(nil), w.ids...), Duplicate: dup}
+}
+
+// Ack implements State.
+func (m *MemState) Ack(_ context.Context, alertID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if w := m.buckets[alertID]; w != nil && w.fired {
+		w.acked = true
+	}
+	return nil
 }
 
 // sweep notes the newest event time and, every sweepEvery calls, drops what has expired.
@@ -157,9 +314,9 @@ func (m *MemState) sweep(t time.Time) {
 	if m.observed%sweepEvery != 0 {
 		return
 	}
-	for k, w := range m.windows {
-		if w.start.Add(2 * w.period).Before(m.newest) {
-			delete(m.windows, k)
+	for k, w := range m.buckets {
+		if w.touched <= m.observed-sweepEvery && w.end.Add(max(w.period, 0)).Before(m.newest) {
+			delete(m.buckets, k)
 		}
 	}
 	for k, s := range m.seen {
@@ -169,7 +326,7 @@ func (m *MemState) sweep(t time.Time) {
 	}
 }
 
-func (w *memWindow) count() int {
+func (w *memBucket) count() int {
 	if w.distinct != nil {
 		return len(w.distinct)
 	}
@@ -177,18 +334,19 @@ func (w *memWindow) count() int {
 }
 
 // FirstSeen implements State.
-func (m *MemState) FirstSeen(_ context.Context, key, _ string, at time.Time, ttl time.Duration) (bool, error) {
+func (m *MemState) FirstSeen(_ context.Context, key, eventID string, at time.Time, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep(at)
 	s, ok := m.seen[key]
 	if ok && at.Before(s.until) {
 		if at.Add(ttl).After(s.until) {
-			m.seen[key] = memSeen{until: at.Add(ttl)}
+			s.until = at.Add(ttl)
+			m.seen[key] = s
 		}
-		return false, nil
+		return s.firstID == eventID, nil
 	}
-	m.seen[key] = memSeen{until: at.Add(ttl)}
+	m.seen[key] = memSeen{until: at.Add(ttl), firstID: eventID}
 	return true, nil
 }
 

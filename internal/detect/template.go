@@ -65,7 +65,10 @@ type textTemplate struct {
 
 type templatePart struct {
 	lit string
-	get func(*Env) string // nil for a literal
+	get func(*Env) string // nil for a literal or a param
+	// param names a params value ({{.params.min_version}}); rendered directly when it is a
+	// string, by text/template otherwise.
+	param string
 }
 
 func newTextTemplate(name, text string) (*textTemplate, error) {
@@ -93,6 +96,10 @@ func newTextTemplate(name, text string) (*textTemplate, error) {
 						parts = append(parts, templatePart{get: get})
 						return
 					}
+				}
+				if f, ok := n.Pipe.Cmds[0].Args[0].(*parse.FieldNode); ok && len(f.Ident) == 2 && f.Ident[0] == "params" {
+					parts = append(parts, templatePart{param: f.Ident[1]})
+					return
 				}
 			}
 			fast = false
@@ -122,25 +129,64 @@ func walkNeeds(n parse.Node, needs *uint8) {
 	}
 }
 
+// appendTo appends the rendering to dst.
+func (t *textTemplate) appendTo(dst []byte, e *Env) ([]byte, error) {
+	if t.parts != nil {
+		for _, p := range t.parts {
+			if p.param != "" {
+				if _, ok := e.Params[p.param].(string); !ok {
+					goto slow
+				}
+			}
+		}
+		for _, p := range t.parts {
+			switch {
+			case p.get != nil:
+				dst = append(dst, p.get(e)...)
+			case p.param != "":
+				s, _ := e.Params[p.param].(string)
+				dst = append(dst, s...)
+			default:
+				dst = append(dst, p.lit...)
+			}
+		}
+		return dst, nil
+	}
+slow:
+	s, err := execTemplate(t.tmpl, e.templateData())
+	return append(dst, s...), err
+}
+
 func (t *textTemplate) render(e *Env) (string, error) {
 	if t.parts == nil {
 		return execTemplate(t.tmpl, e.templateData())
 	}
 	n := 0
 	for _, p := range t.parts {
-		if p.get == nil {
-			n += len(p.lit)
-		} else {
+		switch {
+		case p.get != nil:
 			n += len(p.get(e))
+		case p.param != "":
+			s, ok := e.Params[p.param].(string)
+			if !ok {
+				return execTemplate(t.tmpl, e.templateData())
+			}
+			n += len(s)
+		default:
+			n += len(p.lit)
 		}
 	}
 	var sb strings.Builder
 	sb.Grow(n)
 	for _, p := range t.parts {
-		if p.get == nil {
-			sb.WriteString(p.lit)
-		} else {
+		switch {
+		case p.get != nil:
 			sb.WriteString(p.get(e))
+		case p.param != "":
+			s, _ := e.Params[p.param].(string)
+			sb.WriteString(s)
+		default:
+			sb.WriteString(p.lit)
 		}
 	}
 	return sb.String(), nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,24 +20,31 @@ import (
 
 // The detector's state (detect.State) lives in the same table:
 //
-//	pk "dedup#<rule>#<key>"  sk "window"          the group's open window (one item)
-//	                         sk "e#<gen>#<event>"  an event counted in window generation gen
-//	                         sk "d#<gen>#<hash>"   a distinct value counted in generation gen
-//	pk "first#<key>"         sk "first"           a first-seen key and how long it is remembered
-//	pk "admin#<email>"       sk "admin"           an operator seen in the operation log
+//	pk "dedup#<rule>#p<period>#g<grid>#b<index>#<key>"  sk "bucket"   one bucket of a group
+//	                                                    sk "e#<event>" an event counted in it
+//	                                                    sk "d#<hash>"  a distinct value counted in it
+//	pk "alert#<alert id>"  sk "alert"  a fired bucket's alert: acked, rule_id (ttl as its bucket)
+//	pk "first#<key>"       sk "first"  a first-seen key, how long it is remembered, first event
+//	pk "admin#<email>"     sk "admin"  an operator seen in the operation log
 //
-// A window's counters sit in one small item updated under its version; membership of events
-// and distinct values are separate items, so a busy window costs the same per event as a
-// quiet one. Each new window gets a new generation, so the members of an earlier window never
-// count in a later one and need no deletion: TTL removes them.
+// A bucket's counters sit in one small item updated under its version; membership of events
+// and distinct values are separate items of the bucket's partition, so a busy bucket costs the
+// same per event as a quiet one. Buckets are fixed (detect.BucketsOf), so an event's items
+// are the same whenever and however often it arrives, and TTL removes them all.
+//
+// Observe writes the event's buckets and their membership items in one transaction
+// conditioned on each bucket's version. When a bucket is about to fire it also reads the other
+// grid's overlapping buckets and adds to the transaction a version bump of each it does not
+// already write (creating an empty bucket where none exists), so two overlapping buckets
+// never both fire. The bump is an Update, not a ConditionCheck, so the detector needs only
+// GetItem, PutItem and UpdateItem on the table.
 
 const (
-	skWindow = "window"
+	skBucket = "bucket"
+	skAlert  = "alert"
 	skFirst  = "first"
 	skAdmin  = "admin"
 
-	attrGen      = "gen"
-	attrStart    = "start"
 	attrFirst    = "first"
 	attrLast     = "last"
 	attrIDs      = "ids"
@@ -44,7 +52,11 @@ const (
 	attrDistinct = "distinct_count"
 	attrHasDist  = "has_distinct"
 	attrFired    = "fired"
+	attrFiredBy  = "fired_by"
+	attrAcked    = "acked"
+	attrRuleID   = "rule_id"
 	attrUntil2   = "until"
+	attrEventID  = "event_id"
 
 	// stateGrace keeps detector state a day beyond the longest it can matter, for late records.
 	stateGrace = 24 * time.Hour
@@ -76,58 +88,94 @@ func keyPart(k string) string {
 	return "h:" + hex.EncodeToString(sum[:])
 }
 
-func windowPK(rule, k string) string { return "dedup#" + rule + "#" + keyPart(k) }
+func bucketPK(rule, k string, period time.Duration, b detect.Bucket) string {
+	return "dedup#" + rule + "#p" + strconv.FormatInt(int64(period), 10) + "#g" + strconv.Itoa(b.Grid) +
+		"#b" + strconv.FormatInt(b.Index, 10) + "#" + keyPart(k)
+}
+
+func alertPK(alertID string) string { return "alert#" + alertID }
 
 func hashValue(v string) string {
 	sum := sha256.Sum256([]byte(v))
 	return hex.EncodeToString(sum[:16])
 }
 
-// window is the stored head of a group's open window.
-type window struct {
+// bucket is a stored bucket head, and what this Observe call knows and changes of it.
+type bucket struct {
+	b                  detect.Bucket
+	pk, alertID        string
+	end                time.Time
 	exists             bool
-	version, gen       int64
-	start, first, last time.Time
+	version            int64
+	first, last        time.Time
 	ids                []string
 	idCount, distCount int64
 	hasDistinct, fired bool
+	firedBy            string
+
+	// member and distinctSeen say the event and its distinct value are already counted;
+	// added and newDistinct that this call counts them.
+	member, distinctSeen bool
+	added, newDistinct   bool
 }
 
-func (w window) count() int {
+func (w *bucket) count() int {
 	if w.hasDistinct {
 		return int(w.distCount)
 	}
 	return int(w.idCount)
 }
 
-func (t *Table) getWindow(ctx context.Context, pk string) (window, error) {
+func (w *bucket) decision(dup bool) detect.Decision {
+	return detect.Decision{Fire: true, AlertID: w.alertID, Count: w.count(), First: w.first, Last: w.last,
+		EventIDs: cloneIDs(w.ids), Duplicate: dup}
+}
+
+// loadBucket reads bucket b of o's group and, with o.EventID set, whether it holds the event
+// and its distinct value.
+func (t *Table) loadBucket(ctx context.Context, o detect.Observation, b detect.Bucket, membership bool) (*bucket, error) {
+	w := &bucket{b: b, pk: bucketPK(o.RuleID, o.Key, o.Period, b), alertID: detect.AlertID(o.RuleID, o.Key, o.Period, b), end: b.End(o.Period)}
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(t.cfg.Name), Key: key(pk, skWindow), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(t.cfg.Name), Key: key(w.pk, skBucket), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return window{}, err
+		return nil, err
 	}
 	if out.Item == nil {
-		return window{}, nil
+		return w, nil
 	}
-	w := window{exists: true}
-	for name, dst := range map[string]*int64{attrVersion: &w.version, attrGen: &w.gen, attrIDCount: &w.idCount, attrDistinct: &w.distCount} {
+	w.exists = true
+	for name, dst := range map[string]*int64{attrVersion: &w.version, attrIDCount: &w.idCount, attrDistinct: &w.distCount} {
 		if *dst, err = getInt(out.Item, name); err != nil {
-			return window{}, err
+			return nil, err
 		}
 	}
-	for name, dst := range map[string]*time.Time{attrStart: &w.start, attrFirst: &w.first, attrLast: &w.last} {
-		if *dst, err = parseTime(getString(out.Item, name)); err != nil {
-			return window{}, fmt.Errorf("attribute %s: %w", name, err)
+	for name, dst := range map[string]*time.Time{attrFirst: &w.first, attrLast: &w.last} {
+		if s := getString(out.Item, name); s != "" {
+			if *dst, err = parseTime(s); err != nil {
+				return nil, fmt.Errorf("attribute %s: %w", name, err)
+			}
 		}
 	}
 	w.hasDistinct = getBool(out.Item, attrHasDist)
 	w.fired = getBool(out.Item, attrFired)
+	w.firedBy = getString(out.Item, attrFiredBy)
 	if l, ok := out.Item[attrIDs].(*types.AttributeValueMemberL); ok {
 		for _, v := range l.Value {
 			if s, ok := v.(*types.AttributeValueMemberS); ok {
 				w.ids = append(w.ids, s.Value)
 			}
+		}
+	}
+	if !membership {
+		return w, nil
+	}
+	if w.member, err = t.exists(ctx, w.pk, "e#"+o.EventID); err != nil {
+		return nil, err
+	}
+	if o.Distinct != "" && !w.member {
+		if w.distinctSeen, err = t.exists(ctx, w.pk, "d#"+hashValue(o.Distinct)); err != nil {
+			return nil, err
 		}
 	}
 	return w, nil
@@ -150,11 +198,12 @@ func (t *Table) exists(ctx context.Context, pk, sk string) (bool, error) {
 }
 
 // Observe implements detect.State with the semantics documented there (and of
-// detect.MemState): it reads the group's window and the event's membership, decides, and
-// writes the new window with the event's membership items in one transaction conditioned on
-// the window's version; a concurrent change makes it decide again.
+// detect.MemState): it reads the event's buckets and its membership in them, decides, and
+// writes the changed buckets with the event's membership items in one transaction
+// conditioned on the buckets' versions; a concurrent change makes it decide again. A
+// redelivery changes nothing and writes nothing; it reads the alert item only when the event
+// is the one that fired its bucket.
 func (t *Table) Observe(ctx context.Context, o detect.Observation) (detect.Decision, error) {
-	pk := windowPK(o.RuleID, o.Key)
 	for try := range observeTries {
 		if try > 0 {
 			// Concurrent writers of one group are rare (one group's events share a partition
@@ -166,7 +215,7 @@ func (t *Table) Observe(ctx context.Context, o detect.Observation) (detect.Decis
 			case <-time.After(d):
 			}
 		}
-		dec, err := t.observe(ctx, pk, o)
+		dec, err := t.observe(ctx, o)
 		if errors.Is(err, errLostRace) {
 			continue
 		}
@@ -180,90 +229,130 @@ func (t *Table) Observe(ctx context.Context, o detect.Observation) (detect.Decis
 
 var errLostRace = errors.New("lost a conditional write")
 
-func (t *Table) observe(ctx context.Context, pk string, o detect.Observation) (detect.Decision, error) {
-	w, err := t.getWindow(ctx, pk)
+// loadBuckets reads the event's buckets concurrently (two grids for thresholds above 1).
+func (t *Table) loadBuckets(ctx context.Context, o detect.Observation) ([]*bucket, error) {
+	bs := detect.BucketsOf(o.Time, o.Period, o.Threshold)
+	out := make([]*bucket, len(bs))
+	errs := make([]error, len(bs))
+	var wg sync.WaitGroup
+	for i, b := range bs {
+		wg.Go(func() { out[i], errs[i] = t.loadBucket(ctx, o, b, true) })
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func (t *Table) observe(ctx context.Context, o detect.Observation) (detect.Decision, error) {
+	st, err := t.loadBuckets(ctx, o)
 	if err != nil {
 		return detect.Decision{}, err
 	}
-	prev := w.version
+	dup := true
+	for _, w := range st {
+		if w.member {
+			continue
+		}
+		dup = false
+		w.added = true
+		if !w.exists || w.idCount == 0 {
+			w.first, w.last = o.Time, o.Time
+		}
+		w.idCount++
+		if o.Distinct != "" {
+			w.hasDistinct = true
+			if !w.distinctSeen {
+				w.newDistinct = true
+				w.distCount++
+			}
+		}
+		if len(w.ids) < detect.MaxEventIDs {
+			w.ids = append(w.ids, o.EventID)
+		}
+		if o.Time.Before(w.first) {
+			w.first = o.Time
+		}
+		if o.Time.After(w.last) {
+			w.last = o.Time
+		}
+	}
+	d := detect.Decision{Duplicate: dup, Count: st[0].count(), First: st[0].first, Last: st[0].last}
+
+	// guards are the buckets the firing decision read but this call does not write.
+	var guards []*bucket
+	fired := -1
+	for i, w := range st {
+		if !w.added || w.fired || w.count() < o.Threshold {
+			continue
+		}
+		blocked := false
+		guards = guards[:0]
+		if len(st) > 1 {
+			for _, ob := range w.b.Overlapping() {
+				g := findBucket(st, ob)
+				if g == nil {
+					if g, err = t.loadBucket(ctx, o, ob, false); err != nil {
+						return detect.Decision{}, err
+					}
+				}
+				if !g.added {
+					guards = append(guards, g)
+				}
+				blocked = blocked || g.fired
+			}
+		}
+		if blocked {
+			continue
+		}
+		w.fired, w.firedBy = true, o.EventID
+		fired = i
+		break
+	}
+	// refire is a bucket this event fired whose alert was never acknowledged.
+	var refire *bucket
+	if fired < 0 {
+		guards = nil
+		for _, w := range st {
+			if w.added || !w.fired || w.firedBy != o.EventID {
+				continue
+			}
+			acked, err := t.acked(ctx, w.alertID)
+			if err != nil {
+				return detect.Decision{}, err
+			}
+			if !acked {
+				refire = w
+				break
+			}
+		}
+	}
 	switch {
-	case !w.exists, !o.Time.Before(w.start.Add(o.Period)):
-		w = window{exists: w.exists, version: w.version, gen: w.gen + 1, start: o.Time, first: o.Time, last: o.Time}
-	case o.Time.Before(w.start.Add(-o.Period)):
-		return detect.Decision{Stale: true, Count: w.count(), First: w.first, Last: w.last}, nil
-	default:
-		dup, err := t.exists(ctx, pk, memberSK("e", w.gen, o.EventID))
-		if err != nil {
-			return detect.Decision{}, err
-		}
-		if dup {
-			return detect.Decision{Duplicate: true, Count: w.count(), First: w.first, Last: w.last, EventIDs: cloneIDs(w.ids)}, nil
-		}
-	}
-	newDistinct := false
-	if o.Distinct != "" {
-		seen, err := t.exists(ctx, pk, memberSK("d", w.gen, hashValue(o.Distinct)))
-		if err != nil {
-			return detect.Decision{}, err
-		}
-		newDistinct = !seen
-		w.hasDistinct = true
-	}
-	w.idCount++
-	if newDistinct {
-		w.distCount++
-	}
-	if len(w.ids) < detect.MaxEventIDs {
-		w.ids = append(w.ids, o.EventID)
-	}
-	if o.Time.Before(w.first) {
-		w.first = o.Time
-	}
-	if o.Time.After(w.last) {
-		w.last = o.Time
-	}
-	d := detect.Decision{Count: w.count(), First: w.first, Last: w.last}
-	if !w.fired && d.Count >= o.Threshold {
-		w.fired = true
-		d.Fire = true
-		d.EventIDs = cloneIDs(w.ids)
+	case dup && refire != nil:
+		return refire.decision(dup), nil
+	case dup:
+		return d, nil
 	}
 
-	now := t.cfg.Now()
-	gc := ttlAt(later(now, w.last).Add(2*o.Period + stateGrace))
-	item := key(pk, skWindow)
-	ids := make([]types.AttributeValue, len(w.ids))
-	for i, id := range w.ids {
-		ids[i] = str(id)
+	var items []types.TransactWriteItem
+	for _, w := range st {
+		if !w.added {
+			continue
+		}
+		gc := t.bucketTTL(w, o.Period)
+		items = append(items, types.TransactWriteItem{Put: t.putBucket(w, gc)}, t.member(w.pk, "e#"+o.EventID, gc))
+		if w.newDistinct {
+			items = append(items, t.member(w.pk, "d#"+hashValue(o.Distinct), gc))
+		}
 	}
-	item[attrVersion] = num(prev + 1)
-	item[attrGen] = num(w.gen)
-	item[attrStart] = str(formatTime(w.start))
-	item[attrFirst] = str(formatTime(w.first))
-	item[attrLast] = str(formatTime(w.last))
-	item[attrIDs] = &types.AttributeValueMemberL{Value: ids}
-	item[attrIDCount] = num(w.idCount)
-	item[attrDistinct] = num(w.distCount)
-	item[attrHasDist] = &types.AttributeValueMemberBOOL{Value: w.hasDistinct}
-	item[attrFired] = &types.AttributeValueMemberBOOL{Value: w.fired}
-	item[AttrTTL] = gc
-	put := &types.Put{TableName: aws.String(t.cfg.Name), Item: item}
-	if prev == 0 {
-		put.ConditionExpression = aws.String("attribute_not_exists(#pk)")
-		put.ExpressionAttributeNames = map[string]string{"#pk": AttrPK}
-	} else {
-		put.ConditionExpression = aws.String("#version = :v")
-		put.ExpressionAttributeNames = map[string]string{"#version": attrVersion}
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": num(prev)}
-	}
-	member := func(kind, id string) types.TransactWriteItem {
-		it := key(pk, memberSK(kind, w.gen, id))
-		it[AttrTTL] = gc
-		return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.cfg.Name), Item: it}}
-	}
-	items := []types.TransactWriteItem{{Put: put}, member("e", o.EventID)}
-	if newDistinct {
-		items = append(items, member("d", hashValue(o.Distinct)))
+	if fired >= 0 {
+		w := st[fired]
+		it := key(alertPK(w.alertID), skAlert)
+		it[attrAcked] = &types.AttributeValueMemberBOOL{Value: false}
+		it[attrRuleID] = str(o.RuleID)
+		it[AttrTTL] = t.bucketTTL(w, o.Period)
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.cfg.Name), Item: it}})
+		for _, g := range guards {
+			items = append(items, t.guard(g, o.Period))
+		}
 	}
 	if _, err := t.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
 		if conditionFailed(err) {
@@ -271,11 +360,118 @@ func (t *Table) observe(ctx context.Context, pk string, o detect.Observation) (d
 		}
 		return detect.Decision{}, err
 	}
+	switch {
+	case fired >= 0:
+		return st[fired].decision(dup), nil
+	case refire != nil:
+		return refire.decision(dup), nil
+	}
 	return d, nil
 }
 
-func memberSK(kind string, gen int64, id string) string {
-	return kind + "#" + strconv.FormatInt(gen, 10) + "#" + id
+func findBucket(st []*bucket, b detect.Bucket) *bucket {
+	for _, w := range st {
+		if w.b == b {
+			return w
+		}
+	}
+	return nil
+}
+
+// bucketTTL keeps a bucket a period plus a day past the later of the wall clock and its end:
+// buckets are judged in event time, and a replay of old history keeps its state for as long
+// as live events would.
+func (t *Table) bucketTTL(w *bucket, period time.Duration) *types.AttributeValueMemberN {
+	return ttlAt(later(t.cfg.Now(), w.end).Add(max(period, 0) + stateGrace))
+}
+
+// versionCondition makes a write of w's head depend on the version this call read.
+func versionCondition(w *bucket) (*string, map[string]string, map[string]types.AttributeValue) {
+	if !w.exists {
+		return aws.String("attribute_not_exists(#pk)"), map[string]string{"#pk": AttrPK}, nil
+	}
+	return aws.String("#version = :v"), map[string]string{"#version": attrVersion},
+		map[string]types.AttributeValue{":v": num(w.version)}
+}
+
+func (t *Table) putBucket(w *bucket, gc types.AttributeValue) *types.Put {
+	item := key(w.pk, skBucket)
+	ids := make([]types.AttributeValue, len(w.ids))
+	for i, id := range w.ids {
+		ids[i] = str(id)
+	}
+	item[attrVersion] = num(w.version + 1)
+	item[attrFirst] = str(formatTime(w.first))
+	item[attrLast] = str(formatTime(w.last))
+	item[attrIDs] = &types.AttributeValueMemberL{Value: ids}
+	item[attrIDCount] = num(w.idCount)
+	item[attrDistinct] = num(w.distCount)
+	item[attrHasDist] = &types.AttributeValueMemberBOOL{Value: w.hasDistinct}
+	item[attrFired] = &types.AttributeValueMemberBOOL{Value: w.fired}
+	if w.firedBy != "" {
+		item[attrFiredBy] = str(w.firedBy)
+	}
+	item[AttrTTL] = gc
+	cond, names, values := versionCondition(w)
+	return &types.Put{TableName: aws.String(t.cfg.Name), Item: item, ConditionExpression: cond,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values}
+}
+
+func (t *Table) member(pk, sk string, gc types.AttributeValue) types.TransactWriteItem {
+	it := key(pk, sk)
+	it[AttrTTL] = gc
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.cfg.Name), Item: it}}
+}
+
+// guard bumps the version of a bucket the firing decision read without writing it, so a
+// concurrent change to it (its own firing) cancels this transaction. An absent bucket is
+// created empty, which a concurrent creation likewise cancels.
+func (t *Table) guard(w *bucket, period time.Duration) types.TransactWriteItem {
+	gc := t.bucketTTL(w, period)
+	if !w.exists {
+		it := key(w.pk, skBucket)
+		it[attrVersion] = num(1)
+		it[AttrTTL] = gc
+		cond, names, _ := versionCondition(w)
+		return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.cfg.Name), Item: it,
+			ConditionExpression: cond, ExpressionAttributeNames: names}}
+	}
+	cond, names, values := versionCondition(w)
+	values[":next"] = num(w.version + 1)
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(t.cfg.Name), Key: key(w.pk, skBucket),
+		UpdateExpression:    aws.String("SET #version = :next"),
+		ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}}
+}
+
+// acked reads whether alert alertID was acknowledged; an alert the table no longer holds
+// counts as acknowledged, so expired state never repeats an alert.
+func (t *Table) acked(ctx context.Context, alertID string) (bool, error) {
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.cfg.Name), Key: key(alertPK(alertID), skAlert), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, err
+	}
+	return out.Item == nil || getBool(out.Item, attrAcked), nil
+}
+
+// Ack implements detect.State with one conditional UpdateItem of the alert's item; an alert
+// the table does not hold (never fired, or expired) is left alone.
+func (t *Table) Ack(ctx context.Context, alertID string) error {
+	_, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(t.cfg.Name),
+		Key:                       key(alertPK(alertID), skAlert),
+		UpdateExpression:          aws.String("SET #acked = :true"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#acked": attrAcked, "#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":true": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	if err != nil && !conditionFailed(err) {
+		return fmt.Errorf("acknowledge alert %s in %s: %w", alertID, t.cfg.Name, err)
+	}
+	return nil
 }
 
 func cloneIDs(ids []string) []string { return append([]string(nil), ids...) }
@@ -287,13 +483,15 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// FirstSeen implements detect.State with one conditional update (two when the key is known and
-// its memory is extended). Times compare as fixed-width strings.
+// FirstSeen implements detect.State with one conditional update when the key is new or
+// forgotten; a known key costs a consistent read of its first sighting's event ID, and one
+// more conditional update when this sighting makes it remembered longer. Times compare as
+// fixed-width strings.
 func (t *Table) FirstSeen(ctx context.Context, k, eventID string, at time.Time, ttl time.Duration) (bool, error) {
 	pk := "first#" + keyPart(k)
 	until := formatTime(at.Add(ttl))
 	gc := ttlAt(later(t.cfg.Now(), at).Add(ttl + stateGrace))
-	names := map[string]string{"#pk": AttrPK, "#until": attrUntil2, "#ttl": AttrTTL, "#event": "event_id"}
+	names := map[string]string{"#pk": AttrPK, "#until": attrUntil2, "#ttl": AttrTTL, "#event": attrEventID}
 	_, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(t.cfg.Name),
 		Key:                      key(pk, skFirst),
@@ -307,11 +505,21 @@ func (t *Table) FirstSeen(ctx context.Context, k, eventID string, at time.Time, 
 	if err == nil {
 		return true, nil
 	}
-	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
+	if !conditionFailed(err) {
 		return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
 	}
-	// Known and still remembered: remember it longer if this sighting reaches further.
+	// Known and still remembered. A redelivered first sighting counts as first again.
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.cfg.Name), Key: key(pk, skFirst), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
+	}
+	first := out.Item != nil && getString(out.Item, attrEventID) == eventID
+	if out.Item != nil && getString(out.Item, attrUntil2) >= until {
+		return first, nil
+	}
+	// Remember it longer: this sighting reaches further.
 	_, err = t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(t.cfg.Name),
 		Key:                       key(pk, skFirst),
@@ -320,10 +528,10 @@ func (t *Table) FirstSeen(ctx context.Context, k, eventID string, at time.Time, 
 		ExpressionAttributeNames:  map[string]string{"#until": attrUntil2, "#ttl": AttrTTL},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":until": str(until), ":ttl": gc},
 	})
-	if err != nil && !errors.As(err, &ccf) {
+	if err != nil && !conditionFailed(err) {
 		return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
 	}
-	return false, nil
+	return first, nil
 }
 
 // NoteAdmin implements detect.State. The note is kept a year beyond the latest sighting.

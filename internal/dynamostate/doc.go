@@ -14,10 +14,12 @@
 //	cursor#<source>#<log type>  cursor                         version, watermark, forget horizon
 //	cursor#<source>#<log type>  seen#<record time>#<event id>  one delivered event (ttl)
 //	lease#<name>                lease                          owner, until_ms (ttl: until + 1 day)
-//	dedup#<rule>#k:<key>        window                         open window: gen, start, first, last,
-//	                                                           counts, fired, ≤100 ids, version (ttl)
-//	dedup#<rule>#k:<key>        e#<gen>#<event id>             an event counted in window gen (ttl)
-//	dedup#<rule>#k:<key>        d#<gen>#<value hash>           a distinct value counted in gen (ttl)
+//	dedup#<rule>#p<period>#g<grid>#b<index>#k:<key>
+//	                            bucket                         one fixed bucket of a group: first,
+//	                                                           last, counts, ≤100 ids, fired, version
+//	    (same pk)               e#<event id>                   an event counted in the bucket (ttl)
+//	    (same pk)               d#<value hash>                 a distinct value counted in it (ttl)
+//	alert#<alert id>            alert                          a fired bucket's alert: acked (ttl)
 //	first#k:<key>               first                          until (event time), event_id (ttl)
 //	admin#<email>               admin                          noted_at (ttl: a year after last note)
 //
@@ -44,14 +46,17 @@
 //
 // # Detector state
 //
-// Observe reads the group's window item and the event's membership item (consistent reads),
-// decides exactly as detect.MemState does, and writes the window (conditioned on its version)
-// with the membership items in one transaction; losing the condition to a concurrent writer
-// makes it decide again (at most 8 times, then *ContentionError). Duplicates are found by
-// membership, so redelivered events never count twice, however large the window. TTLs run at
-// least twice the rule's period plus a day past the later of the wall clock and the event
-// time: windows are judged in event time, and a replay of old history keeps its state for
-// as long as live events would.
+// Windows are fixed buckets of the rule's period on the UTC epoch (detect.BucketsOf): one grid
+// for threshold 1, two grids offset by half a period above it. Observe reads the event's
+// bucket items and membership (consistent reads), decides exactly as detect.MemState does, and
+// writes the buckets (conditioned on their versions) with the membership items in one
+// transaction; losing the condition to a concurrent writer makes it decide again (at most 8
+// times, then *ContentionError). When a bucket is about to fire, the other grid's overlapping
+// buckets are read and their versions bumped in the same transaction, so two overlapping
+// buckets never both fire. Arrival order does not matter: every event lands in its buckets.
+// A fired bucket's alert item stays unacknowledged until Ack, and a redelivery of the firing
+// event fires again until then, so a failed publish is retried and not lost. TTLs run the
+// rule's period plus a day past the later of the wall clock and the bucket's end.
 //
 // # Cost (on-demand; 1 WRU per 1 KB written, transactional writes count twice; 1 RRU per
 // 4 KB read consistently)
@@ -67,7 +72,10 @@
 // remembers them reads them back in one Query page for about 37 RRU until the forget horizon
 // passes them. Storage ≈ 150 KB per 1,000 events until TTL.
 //
-// Per matching event in the detector: 2–3 RRU (window, membership, distinct value) and 4–6 WRU
-// (the window item of up to 7 KB with 100 ids, and membership items, in a transaction);
-// FirstSeen 1–2 WRU; IsAdmin 1 RRU per operator per container, NoteAdmin 1 WRU.
+// Per matching event in the detector: per grid 2–3 RRU (bucket, membership, distinct value)
+// and a transaction of 2–3 items (4–6 WRU; the bucket item is up to 7 KB with 100 ids), so
+// twice that for thresholds above 1; a firing event adds the alert item, at most one more read
+// and up to two version bumps; a redelivery writes nothing. FirstSeen 1–2 WRU (a known key
+// costs one failed conditional update and a read); IsAdmin 1 RRU per operator per container,
+// NoteAdmin 1 WRU. Non-matching events cost nothing.
 package dynamostate

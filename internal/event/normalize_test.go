@@ -166,22 +166,52 @@ func TestInferLogType(t *testing.T) {
 	}
 }
 
+// FuzzParseOperationDetail checks the hand-written parser against the regular expressions it
+// replaced (detail_oracle_test.go): equal output for every input.
 func FuzzParseOperationDetail(f *testing.F) {
 	for _, s := range []string{
 		"Security  - Sign in with Two-Factor Authentication: from On to Off",
 		"Update User bart@x.io  - User Role: from Member to Admin",
 		"Edit Group G  - Passcode: from On to Off",
+		"Change Role  - a@b.c: from Member to Admin",
+		"Add Role  - Auditors",
+		"Add User  - M@X.io",
 		" - : from  to ",
 		"from to from to",
+		"from  to x", "xfrom a to b", "a: from to to to b", "Setting:FROM a TO b  ", "from a\tto\nb",
+		"ROLE: from a to b", "x@y.zz.: from 1 to 2",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		d := ParseOperationDetail(s)
-		if d.Text != s {
-			t.Fatalf("text not kept: %q", d.Text)
+		got, want := ParseOperationDetail(s), parseOperationDetailRegexp(s)
+		if got != want {
+			t.Fatalf("ParseOperationDetail(%q) =\n %+v\nwant (regexp oracle)\n %+v", s, got, want)
 		}
 	})
+}
+
+func BenchmarkParseOperationDetail(b *testing.B) {
+	texts := []string{
+		"Update User bart@x.io  - User Role: from Member to Admin",
+		"Security  - Sign in with Two-Factor Authentication: from On to Off",
+		"Add User  - m@x.io",
+		"Meeting  - Join before host: from Off to On",
+	}
+	for _, impl := range []struct {
+		name  string
+		parse func(string) Detail
+	}{{"hand-written", ParseOperationDetail}, {"regexp", parseOperationDetailRegexp}} {
+		b.Run(impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				for _, t := range texts {
+					_ = impl.parse(t)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
 }
 
 func FuzzNormalize(f *testing.F) {

@@ -163,12 +163,12 @@ func (r *Recorder) Alerted(ruleID, severity string) {
 	)
 }
 
-// RuleFailed counts one evaluation error of a rule (its condition or a template failed).
-func (r *Recorder) RuleFailed(ruleID string) {
+// RuleFailed counts n evaluation errors of a rule (its condition or a template failed).
+func (r *Recorder) RuleFailed(ruleID string, n int) {
 	r.emit(
 		dims{DimRuleID: ruleID},
 		[][]string{{DimStage}, {DimStage, DimRuleID}},
-		value{RuleErrors, unitCount, 1},
+		value{RuleErrors, unitCount, float64(n)},
 	)
 }
 

@@ -38,7 +38,7 @@ func TestGolden(t *testing.T) {
 	r.RateLimited("beta", 3)
 	r.Evaluated("acme", event.Operation, 40)
 	r.Alerted("Zoom.PasscodeDisabled", "MEDIUM")
-	r.RuleFailed("Zoom.UserGrantedAdmin")
+	r.RuleFailed("Zoom.UserGrantedAdmin", 1)
 	r.Poison(2)
 	r.Truncated("", event.Operation) // empty dimension value becomes "unknown"
 

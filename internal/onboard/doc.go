@@ -30,5 +30,5 @@
 //     token).
 //
 // Adapters live in subpackages: funcurl (Lambda Function URL events), ddbnonce (the NonceStore
-// on the DynamoDB state table) and appsecret (the CredentialStore on Secrets Manager).
+// on the DynamoDB state table); secretstore.Sources is the CredentialStore on Secrets Manager.
 package onboard

@@ -10,6 +10,7 @@ import (
 
 	"github.com/zoomwatch/zoomwatch/internal/alert"
 	"github.com/zoomwatch/zoomwatch/internal/event"
+	"github.com/zoomwatch/zoomwatch/internal/poll"
 )
 
 // Publisher delivers an alert to its subscribers (SNS in AWS).
@@ -21,7 +22,14 @@ type Publisher interface {
 type DetectMetrics interface {
 	Evaluated(source string, lt event.LogType, n int)
 	Alerted(ruleID, severity string)
+	RuleFailed(ruleID string, n int)
 	Poison(n int)
+}
+
+// conditionErrors is implemented by the detection engine: running totals of rule evaluation
+// errors per rule id.
+type conditionErrors interface {
+	ConditionErrors() map[string]int64
 }
 
 // Retuner refreshes the rules' tuning before a batch (SSM overrides in AWS); nil means none.
@@ -36,6 +44,9 @@ type DetectorFunction struct {
 	Retuner   Retuner
 	Metrics   DetectMetrics
 	Log       *slog.Logger
+
+	// reported holds the rule error totals already turned into metrics.
+	reported map[string]int64
 }
 
 // Handle processes a Kinesis batch in order. It stops at the first record it cannot finish
@@ -43,11 +54,13 @@ type DetectorFunction struct {
 // source mapping retries from there; the records before it are done, and those after it are
 // evaluated again on retry, which the detector's per-event idempotent state makes harmless.
 // An undecodable record is a poison record: logged, counted and skipped, never retried.
+//
+// Each alert is acknowledged (Detector.Ack) right after it is published; until then a retry
+// raises it again, so a throttled publish or a crash between evaluation and publication loses
+// nothing. A crash (or failed Ack) after publication and before Ack publishes the alert once
+// more on retry, with the same Alert.ID, which subscribers can drop.
 func (d *DetectorFunction) Handle(ctx context.Context, in events.KinesisEvent) (events.KinesisEventResponse, error) {
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := logger(d)
 	if d.Retuner != nil {
 		if err := d.Retuner.Retune(ctx); err != nil {
 			log.WarnContext(ctx, "tuning unavailable; keeping the rules in force", "error", err)
@@ -55,6 +68,9 @@ func (d *DetectorFunction) Handle(ctx context.Context, in events.KinesisEvent) (
 	}
 	var resp events.KinesisEventResponse
 	poison := 0
+	// One metric line per source and log type per batch, not per record: EMF lines are logs,
+	// and logs are paid per byte.
+	evaluated := map[poll.Key]int{}
 	for _, rec := range in.Records {
 		var env event.Envelope
 		if err := decodeEnvelope(rec.Kinesis.Data, &env); err != nil {
@@ -71,10 +87,14 @@ func (d *DetectorFunction) Handle(ctx context.Context, in events.KinesisEvent) (
 			resp.BatchItemFailures = []events.KinesisBatchItemFailure{{ItemIdentifier: rec.Kinesis.SequenceNumber}}
 			break
 		}
-		if d.Metrics != nil {
-			d.Metrics.Evaluated(env.Source, env.LogType, 1)
+		evaluated[poll.Key{Source: env.Source, LogType: env.LogType}]++
+	}
+	if d.Metrics != nil {
+		for k, n := range evaluated {
+			d.Metrics.Evaluated(k.Source, k.LogType, n)
 		}
 	}
+	d.reportRuleErrors()
 	if poison > 0 && d.Metrics != nil {
 		d.Metrics.Poison(poison)
 	}
@@ -89,8 +109,22 @@ func (d *DetectorFunction) publish(ctx context.Context, alerts []alert.Alert) er
 		if d.Metrics != nil {
 			d.Metrics.Alerted(a.RuleID, string(a.Severity))
 		}
+		// The alert is out; failing the record now would publish it again for certain, while
+		// an unacknowledged alert repeats only if its event is ever redelivered.
+		if err := d.Detector.Ack(ctx, a); err != nil {
+			logger(d).WarnContext(ctx, "alert published but not acknowledged; a redelivery would repeat it",
+				"rule_id", a.RuleID, "alert_id", a.ID, "error", err)
+		}
 	}
 	return nil
+}
+
+// logger returns the function's logger, or one that discards.
+func logger(d *DetectorFunction) *slog.Logger {
+	if d.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Log
 }
 
 // decodeEnvelope reads one Kinesis record's envelope and checks what the detector relies on.
@@ -107,4 +141,22 @@ func decodeEnvelope(data []byte, env *event.Envelope) error {
 		return fmt.Errorf("envelope %s has no raw record", env.ID)
 	}
 	return nil
+}
+
+// reportRuleErrors turns the engine's new rule evaluation errors since the last batch into
+// metrics (the engine logs each one with rule and event id).
+func (d *DetectorFunction) reportRuleErrors() {
+	ce, ok := d.Detector.(conditionErrors)
+	if !ok || d.Metrics == nil {
+		return
+	}
+	if d.reported == nil {
+		d.reported = map[string]int64{}
+	}
+	for rule, total := range ce.ConditionErrors() {
+		if n := total - d.reported[rule]; n > 0 {
+			d.Metrics.RuleFailed(rule, int(n))
+		}
+		d.reported[rule] = total
+	}
 }

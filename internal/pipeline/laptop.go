@@ -12,8 +12,12 @@ import (
 )
 
 // Detector turns a batch of envelopes into alerts; the detection engine implements it.
+// Alerts are at least once: an alert not acknowledged with Ack is raised again when the
+// event that raised it is evaluated again (a retried batch), with the same Alert.ID.
 type Detector interface {
 	Detect(ctx context.Context, batch []event.Envelope) ([]alert.Alert, error)
+	// Ack records that a was delivered, so evaluating its event again raises nothing.
+	Ack(ctx context.Context, a alert.Alert) error
 }
 
 // Buffer is the laptop's stream: the poller puts into it, the detector reads what is pending
@@ -70,9 +74,14 @@ func (l *Laptop) Cycle(ctx context.Context) (CycleReport, error) {
 	sort.SliceStable(alerts, func(i, j int) bool { return alerts[i].FirstSeen.Before(alerts[j].FirstSeen) })
 	for _, a := range alerts {
 		if err := l.Alert(a); err != nil {
+			// The batch stays pending: the next cycle raises the undelivered alerts again.
 			return rep, errors.Join(pollErr, fmt.Errorf("deliver alert %s: %w", a.RuleID, err))
 		}
 		rep.Alerts++
+		if err := l.Detector.Ack(ctx, a); err != nil {
+			// Delivered but not acknowledged: only a redelivery could repeat it (same ID).
+			return rep, errors.Join(pollErr, err)
+		}
 	}
 	if err := l.Buffer.Ack(len(batch)); err != nil {
 		return rep, errors.Join(pollErr, err)

@@ -10,8 +10,8 @@ import (
 
 // Key names one polled stream of records: a Zoom source and one of its reports.
 type Key struct {
-	Source  string
-	LogType event.LogType
+	Source  string        `json:"source"`
+	LogType event.LogType `json:"log_type"`
 }
 
 // String renders the key as "source/log_type" for logs and storage keys.

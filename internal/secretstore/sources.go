@@ -50,9 +50,13 @@ func (s *Sources) LoadCredentials(ctx context.Context, source string) (zoom.Cred
 	return s.store.Load(ctx, id)
 }
 
-// Credentials is LoadCredentials under the name the onboarding handler asks for.
+// Credentials returns the OAuth app identity of source for onboarding (Store.LoadApp).
 func (s *Sources) Credentials(ctx context.Context, source string) (zoom.Credentials, error) {
-	return s.LoadCredentials(ctx, source)
+	id, err := s.secret(source)
+	if err != nil {
+		return zoom.Credentials{}, err
+	}
+	return s.store.LoadApp(ctx, id)
 }
 
 // SaveCredentials stores creds as the secret of source (Store.Put).

@@ -365,6 +365,18 @@ type secretFields struct {
 
 // decode turns stored fields into validated credentials.
 func decode(id string, fields map[string]json.RawMessage) (zoom.Credentials, error) {
+	c, err := parse(id, fields)
+	if err != nil {
+		return zoom.Credentials{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return zoom.Credentials{}, &InvalidSecretError{SecretID: id, Err: err}
+	}
+	return c, nil
+}
+
+// parse reads the fields of a secret without requiring them to be complete.
+func parse(id string, fields map[string]json.RawMessage) (zoom.Credentials, error) {
 	raw, err := json.Marshal(fields)
 	if err != nil {
 		return zoom.Credentials{}, fmt.Errorf("secret %s: %w", id, err)
@@ -381,7 +393,7 @@ func decode(id string, fields map[string]json.RawMessage) (zoom.Credentials, err
 	if err != nil {
 		return zoom.Credentials{}, &InvalidSecretError{SecretID: id, Err: err}
 	}
-	c := zoom.Credentials{
+	return zoom.Credentials{
 		AuthType:     zoom.AuthType(f.AuthType),
 		ClientID:     f.ClientID,
 		ClientSecret: zoom.Secret(f.ClientSecret),
@@ -389,11 +401,26 @@ func decode(id string, fields map[string]json.RawMessage) (zoom.Credentials, err
 		RefreshToken: zoom.Secret(f.RefreshToken),
 		AccessToken:  zoom.Secret(f.AccessToken),
 		Expiry:       expiry,
+	}, nil
+}
+
+// LoadApp reads the OAuth app identity (client id and secret) of secret id, for onboarding:
+// unlike Load it accepts a secret that was never connected (no refresh token yet, or no
+// auth_type), and it returns no tokens, since onboarding replaces them. Missing client fields
+// are not an error: the onboarding page asks for them.
+func (s *Store) LoadApp(ctx context.Context, id string) (zoom.Credentials, error) {
+	fields, err := s.read(ctx, id)
+	if err != nil {
+		return zoom.Credentials{}, err
 	}
-	if err := c.Validate(); err != nil {
-		return zoom.Credentials{}, &InvalidSecretError{SecretID: id, Err: err}
+	c, err := parse(id, fields)
+	if err != nil {
+		return zoom.Credentials{}, err
 	}
-	return c, nil
+	if c.AuthType != "" && c.AuthType != zoom.AuthOAuth {
+		return zoom.Credentials{}, &InvalidSecretError{SecretID: id, Err: fmt.Errorf("auth_type %q is not oauth: only OAuth apps are connected in the browser", string(c.AuthType))}
+	}
+	return zoom.Credentials{AuthType: zoom.AuthOAuth, ClientID: c.ClientID, ClientSecret: c.ClientSecret}, nil
 }
 
 // parseExpiry accepts an RFC 3339 string (what the store writes), epoch seconds, or nothing.

@@ -477,3 +477,39 @@ func TestSaveTokenLostAnswer(t *testing.T) {
 		t.Fatalf("secret holds refresh token %v, want rt-2", m["refresh_token"])
 	}
 }
+
+func TestLoadAppForOnboarding(t *testing.T) {
+	sm := awstest.SecretsManager(t)
+	secrets := map[string]string{
+		"fresh":     awstest.Secret(t, sm, `{"auth_type":"oauth","client_id":"cid","client_secret":"csecret"}`),
+		"untyped":   awstest.Secret(t, sm, `{"client_id":"cid","client_secret":"csecret"}`),
+		"connected": awstest.Secret(t, sm, `{"auth_type":"oauth","client_id":"cid","client_secret":"csecret","refresh_token":"rt","access_token":"at","expiry":"2026-11-25T16:00:00Z"}`),
+		"empty":     awstest.Secret(t, sm, `{}`),
+		"s2s":       awstest.Secret(t, sm, `{"auth_type":"s2s","client_id":"cid","client_secret":"csecret","account_id":"acc"}`),
+		"garbage":   awstest.Secret(t, sm, `not json csecret`),
+	}
+	src := newStore(t, sm, time.Now()).Sources(secrets)
+	ctx := t.Context()
+	for _, s := range []string{"fresh", "untyped", "connected"} {
+		c, err := src.Credentials(ctx, s)
+		if err != nil || c.AuthType != zoom.AuthOAuth || c.ClientID != "cid" || c.ClientSecret.Reveal() != "csecret" || !c.RefreshToken.IsZero() {
+			t.Errorf("%s: %+v, %v", s, c, err)
+		}
+	}
+	if c, err := src.Credentials(ctx, "empty"); err != nil || c.ClientID != "" {
+		t.Errorf("empty: %+v, %v (want no error: the onboarding page asks for the app's credentials)", c, err)
+	}
+	for _, s := range []string{"s2s", "garbage"} {
+		_, err := src.Credentials(ctx, s)
+		var inv *InvalidSecretError
+		if !errors.As(err, &inv) {
+			t.Errorf("%s: %v, want *InvalidSecretError", s, err)
+		} else if strings.Contains(err.Error(), "csecret") {
+			t.Errorf("%s: error shows the secret: %v", s, err)
+		}
+	}
+	var unknown *UnknownSourceError
+	if _, err := src.Credentials(ctx, "unknown"); !errors.As(err, &unknown) {
+		t.Errorf("unknown source: %v", err)
+	}
+}

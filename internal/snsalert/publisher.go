@@ -23,6 +23,9 @@ const (
 	AttrSeverity = "severity"
 	AttrRuleID   = "rule_id"
 	AttrLogType  = "log_type"
+	// AttrAlertID is the alert's stable id: a redelivered alert carries the same one, so a
+	// machine subscriber can drop the repeat.
+	AttrAlertID = "alert_id"
 	// AttrKind is "alert" or "ops", so one subscriber of both topics can tell them apart.
 	AttrKind = "kind"
 )
@@ -123,7 +126,7 @@ func (p *Publisher) NotifyOps(ctx context.Context, subject, message string) erro
 func (p *Publisher) alertInput(a alert.Alert) (*sns.PublishInput, error) {
 	attrs := map[string]types.MessageAttributeValue{AttrKind: stringAttr("alert")}
 	// SNS rejects an empty String attribute; a missing one simply does not match a filter.
-	for name, v := range map[string]string{AttrSeverity: string(a.Severity), AttrRuleID: a.RuleID, AttrLogType: a.LogType} {
+	for name, v := range map[string]string{AttrSeverity: string(a.Severity), AttrRuleID: a.RuleID, AttrLogType: a.LogType, AttrAlertID: a.ID} {
 		if v != "" {
 			attrs[name] = stringAttr(v)
 		}

@@ -22,7 +22,7 @@ const topic = "arn:aws:sns:us-east-1:000000000000:zoomwatch-alerts"
 func sample() alert.Alert {
 	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	return alert.Alert{
-		RuleID: "Zoom.Two.Factor.Authentication.Disabled", Name: "Two-factor sign-in disabled",
+		ID: "9f2c4e1a7b3d5f60a1b2c3d4e5f60718", RuleID: "Zoom.Two.Factor.Authentication.Disabled", Name: "Two-factor sign-in disabled",
 		Severity: alert.High, Title: "admin@x.io disabled two-factor sign-in", DedupKey: "admin@x.io",
 		EventCount: 2, FirstSeen: t0, LastSeen: t0.Add(5 * time.Minute), Source: "acme",
 		LogType: "Zoom.Operation", Runbook: "Re-enable two-factor sign-in.", MITRE: []string{"TA0005:T1556"},
@@ -85,24 +85,24 @@ func TestAlertInput(t *testing.T) {
 		{
 			name: "attributes and subject", alert: sample(),
 			wantSubject:  "[HIGH] admin@x.io disabled two-factor sign-in",
-			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "log_type": "Zoom.Operation", "kind": "alert"},
+			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "log_type": "Zoom.Operation", "kind": "alert", "alert_id": "9f2c4e1a7b3d5f60a1b2c3d4e5f60718"},
 			wantHTTPSKey: "rule_id",
 		},
 		{
 			name: "empty attribute left out", alert: noLogType,
 			wantSubject:  "[HIGH] admin@x.io disabled two-factor sign-in",
-			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "kind": "alert"},
+			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "kind": "alert", "alert_id": "9f2c4e1a7b3d5f60a1b2c3d4e5f60718"},
 			wantHTTPSKey: "rule_id",
 		},
 		{
 			name: "chatbot over https", cfg: Config{ChatbotHTTPS: true}, alert: sample(),
 			wantSubject:  "[HIGH] admin@x.io disabled two-factor sign-in",
-			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "log_type": "Zoom.Operation", "kind": "alert"},
+			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "log_type": "Zoom.Operation", "kind": "alert", "alert_id": "9f2c4e1a7b3d5f60a1b2c3d4e5f60718"},
 			wantHTTPSKey: "content",
 		},
 		{
 			name: "subject made acceptable to SNS", alert: long,
-			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "log_type": "Zoom.Operation", "kind": "alert"},
+			wantAttrs:    map[string]string{"severity": "HIGH", "rule_id": "Zoom.Two.Factor.Authentication.Disabled", "log_type": "Zoom.Operation", "kind": "alert", "alert_id": "9f2c4e1a7b3d5f60a1b2c3d4e5f60718"},
 			wantHTTPSKey: "rule_id",
 		},
 	}

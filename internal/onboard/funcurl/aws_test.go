@@ -17,7 +17,6 @@ import (
 
 	"github.com/zoomwatch/zoomwatch/internal/awstest"
 	"github.com/zoomwatch/zoomwatch/internal/onboard"
-	"github.com/zoomwatch/zoomwatch/internal/onboard/appsecret"
 	"github.com/zoomwatch/zoomwatch/internal/onboard/ddbnonce"
 	"github.com/zoomwatch/zoomwatch/internal/onboard/funcurl"
 	"github.com/zoomwatch/zoomwatch/internal/secretstore"
@@ -31,7 +30,7 @@ type (
 )
 
 // TestLambdaWiringAgainstEmulator wires the handler as functions/oauth does (the source's
-// secret in Secrets Manager through appsecret and secretstore, single-use states in the DynamoDB state table)
+// secret in Secrets Manager through secretstore, single-use states in the DynamoDB state table)
 // and connects a source whose secret holds only the app's client id and secret, as an admin
 // leaves it before connecting. Both Lambda "instances" share the stores, so a callback replayed
 // on the second one is refused.
@@ -59,10 +58,7 @@ func TestLambdaWiringAgainstEmulator(t *testing.T) {
 			t.Fatal(err)
 		}
 		secrets := map[string]string{"main": secretARN}
-		creds, err := appsecret.New(sm, secrets, store.Sources(secrets))
-		if err != nil {
-			t.Fatal(err)
-		}
+		creds := store.Sources(secrets)
 		h, err := onboard.New(onboard.Config{
 			Zoom:        zoom.Config{AuthBase: simSrv.URL, APIBase: simSrv.URL + "/v2", MaxRPS: math.Inf(1)},
 			Sources:     []string{"main"},

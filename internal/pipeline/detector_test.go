@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/zoomwatch/zoomwatch/internal/alert"
+	"github.com/zoomwatch/zoomwatch/internal/detect"
+	"github.com/zoomwatch/zoomwatch/internal/event"
+)
+
+const twoFactorRule = `
+id: Test.Two.Factor.Off
+name: Two-factor turned off
+description: test rule
+log_types: [Zoom.Operation]
+severity: HIGH
+condition: icontains(setting, "two-factor") && turned_off()
+title: "{{.actor}} turned two-factor off"
+dedup:
+  key: "{{.actor}}"
+  period: 1h
+`
+
+type flakyPublisher struct {
+	fail int // the next fail publishes fail
+	got  []alert.Alert
+}
+
+func (p *flakyPublisher) Publish(_ context.Context, a alert.Alert) error {
+	if p.fail > 0 {
+		p.fail--
+		return errors.New("throttled")
+	}
+	p.got = append(p.got, a)
+	return nil
+}
+
+func kinesisRecord(t *testing.T, seq string, data []byte) events.KinesisEventRecord {
+	t.Helper()
+	return events.KinesisEventRecord{Kinesis: events.KinesisRecord{SequenceNumber: seq, Data: data}}
+}
+
+func envelopeBytes(t *testing.T, actor, detail string, at time.Time) []byte {
+	t.Helper()
+	raw, _ := json.Marshal(map[string]string{
+		"time": at.Format(time.RFC3339), "operator": actor, "category_type": "Account",
+		"action": "Update", "operation_detail": detail,
+	})
+	env, err := event.Normalize("main", event.Operation, raw, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(env)
+	return b
+}
+
+func newTestDetector(t *testing.T) *detect.Engine {
+	t.Helper()
+	r, err := detect.ParseRule("two_factor.yaml", []byte(twoFactorRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := detect.NewRuleSet(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return detect.NewEngine(rs, detect.NewMemState(), detect.Options{})
+}
+
+func TestDetectorRetriesFromTheFailedRecordWithoutLosingOrDoublingAlerts(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	batch := events.KinesisEvent{Records: []events.KinesisEventRecord{
+		kinesisRecord(t, "1", envelopeBytes(t, "bart@x.io", "Security  - Sign in with Two-Factor Authentication: from On to Off", at)),
+		kinesisRecord(t, "2", []byte(`{"not":"an envelope"`)),
+		kinesisRecord(t, "3", envelopeBytes(t, "lisa@x.io", "Security  - Sign in with Two-Factor Authentication: from On to Off", at)),
+		kinesisRecord(t, "4", envelopeBytes(t, "lisa@x.io", "Security  - Sign in with Two-Factor Authentication: from Off to On", at)),
+	}}
+	pub := &flakyPublisher{fail: 1}
+	fn := &DetectorFunction{Detector: newTestDetector(t), Publisher: pub}
+
+	// The first publish is throttled: record 1 must be reported so the batch resumes there.
+	resp, err := fn.Handle(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "1" {
+		t.Fatalf("batch item failures = %+v, want record 1", resp.BatchItemFailures)
+	}
+	// The event source mapping retries from record 1; the alert must come exactly once now.
+	resp, err = fn.Handle(context.Background(), batch)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("retry: resp %+v err %v", resp, err)
+	}
+	// A whole-batch redelivery (bisect, retry after timeout) raises nothing new.
+	if _, err := fn.Handle(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	var who []string
+	for _, a := range pub.got {
+		who = append(who, a.Title)
+	}
+	want := []string{"bart@x.io turned two-factor off", "lisa@x.io turned two-factor off"}
+	if len(who) != len(want) || who[0] != want[0] || who[1] != want[1] {
+		t.Fatalf("alerts = %q, want %q", who, want)
+	}
+}
+
+func TestDecodeEnvelopeRejects(t *testing.T) {
+	t.Parallel()
+	for name, data := range map[string]string{
+		"not json":      `{"id":`,
+		"no id":         `{"log_type":"Zoom.Operation","raw":{}}`,
+		"unknown type":  `{"id":"x","log_type":"Zoom.Chat","raw":{}}`,
+		"no raw":        `{"id":"x","log_type":"Zoom.Activity"}`,
+		"array not obj": `[1,2]`,
+	} {
+		var env event.Envelope
+		if err := decodeEnvelope([]byte(data), &env); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+// ackFailing is a detector whose acknowledgements fail.
+type ackFailing struct {
+	*detect.Engine
+	acks int
+}
+
+func (a *ackFailing) Ack(context.Context, alert.Alert) error {
+	a.acks++
+	return errors.New("state unavailable")
+}
+
+func TestDetectorPublishedAlertWithFailedAckDoesNotFailTheRecord(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	batch := events.KinesisEvent{Records: []events.KinesisEventRecord{
+		kinesisRecord(t, "1", envelopeBytes(t, "bart@x.io", "Security  - Sign in with Two-Factor Authentication: from On to Off", at)),
+	}}
+	det := &ackFailing{Engine: newTestDetector(t)}
+	pub := &flakyPublisher{}
+	fn := &DetectorFunction{Detector: det, Publisher: pub}
+	resp, err := fn.Handle(context.Background(), batch)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v err %v; want the record done", resp, err)
+	}
+	if len(pub.got) != 1 || det.acks != 1 || pub.got[0].ID == "" {
+		t.Fatalf("published %+v with %d acks; want one alert with an ID, acknowledged once", pub.got, det.acks)
+	}
+	// Unacknowledged, a redelivery repeats it with the same ID.
+	if _, err := fn.Handle(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if len(pub.got) != 2 || pub.got[1].ID != pub.got[0].ID {
+		t.Fatalf("published %+v; want the alert repeated with its ID", pub.got)
+	}
+}

@@ -1,0 +1,95 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/zoomwatch/zoomwatch/internal/alert"
+	"github.com/zoomwatch/zoomwatch/internal/event"
+	"github.com/zoomwatch/zoomwatch/internal/local"
+	"github.com/zoomwatch/zoomwatch/internal/poll"
+)
+
+// memBuffer is the laptop's stream in memory.
+type memBuffer struct{ pending []event.Envelope }
+
+func (b *memBuffer) Put(_ context.Context, batch []event.Envelope) ([]bool, error) {
+	b.pending = append(b.pending, batch...)
+	acked := make([]bool, len(batch))
+	for i := range acked {
+		acked[i] = true
+	}
+	return acked, nil
+}
+
+func (b *memBuffer) Pending() []event.Envelope { return append([]event.Envelope(nil), b.pending...) }
+
+func (b *memBuffer) Ack(n int) error {
+	b.pending = b.pending[n:]
+	return nil
+}
+
+// quietZoom has no new records.
+type quietZoom struct{}
+
+func (quietZoom) Pages(context.Context, event.LogType, time.Time, time.Time, func([]json.RawMessage) error) error {
+	return nil
+}
+
+func TestLaptopRepeatsOnlyUndeliveredAlerts(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var envs []event.Envelope
+	for _, who := range []string{"bart@x.io", "lisa@x.io"} {
+		var e event.Envelope
+		if err := json.Unmarshal(envelopeBytes(t, who, "Security  - Sign in with Two-Factor Authentication: from On to Off", at), &e); err != nil {
+			t.Fatal(err)
+		}
+		envs = append(envs, e)
+	}
+	cursors, err := local.NewCursors(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := &memBuffer{}
+	poller, err := poll.New(poll.Config{}, cursors, buf, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first cycle delivers bart's alert and fails on lisa's.
+	var delivered []alert.Alert
+	calls := 0
+	lap := &Laptop{Source: "main", Open: poll.Static(quietZoom{}), Poller: poller, Buffer: buf, Detector: newTestDetector(t),
+		Alert: func(a alert.Alert) error {
+			calls++
+			if calls == 2 {
+				return errors.New("terminal closed")
+			}
+			delivered = append(delivered, a)
+			return nil
+		}}
+	cycle := func(wantErr bool) {
+		t.Helper()
+		if _, err := lap.Cycle(context.Background()); (err != nil) != wantErr {
+			t.Fatalf("Cycle error %v, want error %v", err, wantErr)
+		}
+	}
+	_, _ = buf.Put(context.Background(), envs)
+	cycle(true)
+	// Second cycle re-detects the pending batch: only lisa's alert comes again.
+	cycle(false)
+	// A redelivery of both events raises nothing: both alerts were acknowledged.
+	_, _ = buf.Put(context.Background(), envs)
+	cycle(false)
+	var who []string
+	for _, a := range delivered {
+		who = append(who, a.DedupKey)
+	}
+	if len(who) != 2 || who[0] != "bart@x.io" || who[1] != "lisa@x.io" {
+		t.Fatalf("delivered %q, want bart then lisa once each", who)
+	}
+}
