@@ -1,19 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 
 	"github.com/zoomwatch/zoomwatch/internal/detect"
+	"github.com/zoomwatch/zoomwatch/internal/local"
 	"github.com/zoomwatch/zoomwatch/internal/rules"
 )
 
 // newDetector builds the detector the laptop pipeline runs: the shipped rules plus any in dir,
-// tuned by params (the names and values of the SSM parameters, DESIGN.md "Tuning").
-func newDetector(dir string, params map[string]string, log *slog.Logger) (*detect.Engine, error) {
+// tuned by params (the names and values of the SSM parameters, DESIGN.md "Tuning"), over
+// state.
+func newDetector(dir string, params map[string]string, state detect.State, log *slog.Logger) (*detect.Engine, error) {
 	rs, err := detect.LoadFS(rules.FS(), ".")
 	if err != nil {
 		return nil, fmt.Errorf("shipped rules: %w", err)
@@ -31,7 +35,7 @@ func newDetector(dir string, params map[string]string, log *slog.Logger) (*detec
 	if len(errs) > 0 {
 		return nil, &usageError{fmt.Sprintf("tuning: %v", errors.Join(errs...))}
 	}
-	return detect.NewEngine(tuned, detect.NewMemState(), detect.Options{Logger: log.With("component", "detect")}), nil
+	return detect.NewEngine(tuned, state, detect.Options{Logger: log.With("component", "detect")}), nil
 }
 
 // readTuning reads a JSON object of tuning parameters ({"rules/Zoom.PasscodeDisabled":
@@ -60,4 +64,36 @@ func readTuning(path string) (map[string]string, error) {
 		}
 	}
 	return params, nil
+}
+
+// detectorState is the laptop's detector state: a file under the state directory, loaded at
+// start and saved after each cycle.
+type detectorState struct {
+	path  string
+	state *detect.MemState
+}
+
+func openDetectorState(path string) (*detectorState, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &detectorState{path: path, state: detect.NewMemState()}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open detector state: %w", err)
+	}
+	defer f.Close()
+	st, err := detect.LoadMemState(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (delete it to start the detector afresh)", path, err)
+	}
+	return &detectorState{path: path, state: st}, nil
+}
+
+// save replaces the file atomically.
+func (d *detectorState) save() error {
+	var buf bytes.Buffer
+	if err := d.state.Save(&buf); err != nil {
+		return err
+	}
+	return local.WriteFileAtomic(d.path, buf.Bytes(), 0o600)
 }

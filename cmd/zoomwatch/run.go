@@ -95,17 +95,22 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 	if err != nil {
 		return err
 	}
-	det, err := newDetector(*rulesDir, params, log)
+	dstate, err := openDetectorState(filepath.Join(*state, "detector.json"))
+	if err != nil {
+		return err
+	}
+	det, err := newDetector(*rulesDir, params, dstate.state, log)
 	if err != nil {
 		return err
 	}
 	lap := &pipeline.Laptop{
-		Source:   *source,
-		Open:     pipeline.ZoomReporter(target.cfg, *source, pipeline.StaticCredentials(target.creds), target.tokens),
-		Poller:   poller,
-		Buffer:   buf,
-		Detector: det,
-		Alert:    func(a alert.Alert) error { return printAlert(s.stdout, a) },
+		Source:    *source,
+		Open:      pipeline.ZoomReporter(target.cfg, *source, pipeline.StaticCredentials(target.creds), target.tokens),
+		Poller:    poller,
+		Buffer:    buf,
+		Detector:  det,
+		Alert:     func(a alert.Alert) error { return printAlert(s.stdout, a) },
+		SaveState: dstate.save,
 	}
 	where := "Zoom account of ZOOM_ACCOUNT_ID"
 	if target.simulated {

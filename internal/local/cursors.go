@@ -99,14 +99,15 @@ func (c *Cursors) CommitCursor(_ context.Context, k poll.Key, version int64, cp 
 	if err != nil {
 		return 0, fmt.Errorf("encode cursor %s: %w", k, err)
 	}
-	if err := writeFileAtomic(c.path(k), b, 0o600); err != nil {
+	if err := WriteFileAtomic(c.path(k), b, 0o600); err != nil {
 		return 0, fmt.Errorf("save cursor %s: %w", k, err)
 	}
 	return f.Version, nil
 }
 
-// writeFileAtomic replaces path with data so readers see the old or the new file, never half.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// WriteFileAtomic replaces path with data so readers see the old or the new file, never half:
+// the data is written to a temporary file in the same directory, synced, and renamed over path.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err

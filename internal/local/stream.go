@@ -105,7 +105,7 @@ func (s *Stream) Ack(n int) error {
 		}
 		b = append(append(b, line...), '\n')
 	}
-	if err := writeFileAtomic(s.journal, b, 0o600); err != nil {
+	if err := WriteFileAtomic(s.journal, b, 0o600); err != nil {
 		return fmt.Errorf("rewrite stream journal: %w", err)
 	}
 	return nil

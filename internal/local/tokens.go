@@ -51,7 +51,7 @@ func (t *Tokens) SaveToken(_ context.Context, tok *oauth2.Token) error {
 	if err != nil {
 		return fmt.Errorf("encode token: %w", err)
 	}
-	if err := writeFileAtomic(t.path, b, 0o600); err != nil {
+	if err := WriteFileAtomic(t.path, b, 0o600); err != nil {
 		return fmt.Errorf("save token to %s: %w", t.path, err)
 	}
 	return nil

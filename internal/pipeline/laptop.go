@@ -43,6 +43,10 @@ type Laptop struct {
 	Detector Detector
 	// Alert receives each alert, in the order the detector produced them.
 	Alert func(alert.Alert) error
+	// SaveState, if set, persists the detector's state. It runs after the alerts are out and
+	// before the buffer is acknowledged, so a crash in between re-detects the batch against a
+	// state that already holds it (and so raises nothing twice).
+	SaveState func() error
 }
 
 // CycleReport is what one laptop cycle did.
@@ -81,6 +85,11 @@ func (l *Laptop) Cycle(ctx context.Context) (CycleReport, error) {
 		if err := l.Detector.Ack(ctx, a); err != nil {
 			// Delivered but not acknowledged: only a redelivery could repeat it (same ID).
 			return rep, errors.Join(pollErr, err)
+		}
+	}
+	if l.SaveState != nil {
+		if err := l.SaveState(); err != nil {
+			return rep, errors.Join(pollErr, fmt.Errorf("save detector state: %w", err))
 		}
 	}
 	if err := l.Buffer.Ack(len(batch)); err != nil {

@@ -14,25 +14,6 @@ import (
 	"github.com/zoomwatch/zoomwatch/internal/poll"
 )
 
-// memBuffer is the laptop's stream in memory.
-type memBuffer struct{ pending []event.Envelope }
-
-func (b *memBuffer) Put(_ context.Context, batch []event.Envelope) ([]bool, error) {
-	b.pending = append(b.pending, batch...)
-	acked := make([]bool, len(batch))
-	for i := range acked {
-		acked[i] = true
-	}
-	return acked, nil
-}
-
-func (b *memBuffer) Pending() []event.Envelope { return append([]event.Envelope(nil), b.pending...) }
-
-func (b *memBuffer) Ack(n int) error {
-	b.pending = b.pending[n:]
-	return nil
-}
-
 // quietZoom has no new records.
 type quietZoom struct{}
 
@@ -55,7 +36,7 @@ func TestLaptopRepeatsOnlyUndeliveredAlerts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &memBuffer{}
+	buf, _ := local.NewStream("")
 	poller, err := poll.New(poll.Config{}, cursors, buf, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -91,5 +72,43 @@ func TestLaptopRepeatsOnlyUndeliveredAlerts(t *testing.T) {
 	}
 	if len(who) != 2 || who[0] != "bart@x.io" || who[1] != "lisa@x.io" {
 		t.Fatalf("delivered %q, want bart then lisa once each", who)
+	}
+}
+
+func TestLaptopKeepsTheBatchUntilDetectorStateIsSaved(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var env event.Envelope
+	if err := json.Unmarshal(envelopeBytes(t, "bart@x.io", "Security  - Sign in with Two-Factor Authentication: from On to Off", at), &env); err != nil {
+		t.Fatal(err)
+	}
+	cursors, _ := local.NewCursors(t.TempDir())
+	buf, _ := local.NewStream("")
+	poller, err := poll.New(poll.Config{}, cursors, buf, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var delivered, saves int
+	lap := &Laptop{Source: "main", Open: poll.Static(quietZoom{}), Poller: poller, Buffer: buf, Detector: newTestDetector(t),
+		Alert: func(alert.Alert) error { delivered++; return nil },
+		SaveState: func() error {
+			saves++
+			if saves == 1 {
+				return errors.New("disk full")
+			}
+			return nil
+		}}
+	_, _ = buf.Put(context.Background(), []event.Envelope{env})
+	if _, err := lap.Cycle(context.Background()); err == nil {
+		t.Fatal("a failed state save was not reported")
+	}
+	if len(buf.Pending()) != 1 {
+		t.Fatalf("the batch was acknowledged although the detector state was not saved")
+	}
+	if _, err := lap.Cycle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(buf.Pending()) != 0 || delivered != 1 {
+		t.Errorf("pending %d, alerts delivered %d; want the batch done and one alert", len(buf.Pending()), delivered)
 	}
 }
