@@ -31,7 +31,8 @@ func Provision(ctx context.Context, c Clients, stage string, source pipeline.Sou
 		return pipeline.Env{}, fmt.Errorf("create state table: %w", err)
 	}
 	stream := name + "-events"
-	if _, err := c.Kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
+	// Two shards, so one group's records interleave out of order as they do in AWS.
+	if _, err := c.Kinesis.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
 		var exists *kintypes.ResourceInUseException
 		if !errors.As(err, &exists) {
 			return pipeline.Env{}, fmt.Errorf("create stream %s: %w", stream, err)

@@ -23,7 +23,6 @@ import (
 	"github.com/zoomwatch/zoomwatch/internal/alert"
 	"github.com/zoomwatch/zoomwatch/internal/awsrun"
 	"github.com/zoomwatch/zoomwatch/internal/awstest"
-	"github.com/zoomwatch/zoomwatch/internal/dynamostate"
 	"github.com/zoomwatch/zoomwatch/internal/event"
 	"github.com/zoomwatch/zoomwatch/internal/pipeline"
 	"github.com/zoomwatch/zoomwatch/internal/zoom"
@@ -49,20 +48,15 @@ func TestEndToEnd(t *testing.T) {
 		"auth_type": "s2s", "account_id": sc.AccountID, "client_id": sc.ClientID, "client_secret": sc.ClientSecret,
 	})
 
+	// The stack's resources, as the emulator holds them, and an SQS queue on the alerts topic.
 	stage := awstest.Name(t, "e2e")
-	prefix := "/" + stage + "/"
-	table, err := dynamostate.New(clients.DynamoDB, dynamostate.Config{Name: awstest.Name(t, "state")})
+	env, err := awsrun.Provision(ctx, clients, stage, pipeline.Source{ID: "main", Label: "Springfield", AuthType: "s2s"}, string(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := table.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stream := awstest.Stream(t, clients.Kinesis, 2)
-	alertsTopic := awstest.Topic(t, clients.SNS)
-	opsTopic := awstest.Topic(t, clients.SNS)
+	env.ZoomAPIBase, env.ZoomAuthBase = srv.URL+"/v2", srv.URL
 	queueURL, queueARN := awstest.Queue(t, awstest.SQS(t))
-	if _, err := clients.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(alertsTopic), Protocol: aws.String("sqs"), Endpoint: aws.String(queueARN)}); err != nil {
+	if _, err := clients.SNS.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(env.AlertsTopicARN), Protocol: aws.String("sqs"), Endpoint: aws.String(queueARN)}); err != nil {
 		t.Fatal(err)
 	}
 	// Tuning through SSM, as an operator would set it: read the whole simulated month, and
@@ -71,22 +65,9 @@ func TestEndToEnd(t *testing.T) {
 		"poll/first_backfill": fmt.Sprintf("%dd", sc.HistoryDays),
 		"rules/Zoom.Admin.Action.Outside.Allowed.Domains": `{"params":{"allowed_domains":["springfield.example"]}}`,
 	} {
-		if _, err := clients.SSM.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(prefix + name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)}); err != nil {
+		if _, err := clients.SSM.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(env.SSMPrefix + name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { clients.SSM.DeleteParameter(context.Background(), &ssm.DeleteParameterInput{Name: aws.String(prefix + name)}) })
-	}
-
-	env, err := pipeline.ReadEnv(func(k string) string {
-		return map[string]string{
-			"ZOOMWATCH_STAGE": stage, "STATE_TABLE": table.Name(), "SSM_PREFIX": prefix,
-			"STREAM_NAME": stream, "ALERTS_TOPIC_ARN": alertsTopic, "OPS_TOPIC_ARN": opsTopic,
-			"ZOOM_API_BASE": srv.URL + "/v2", "ZOOM_AUTH_BASE": srv.URL,
-			"SOURCES": `[{"id":"main","label":"Springfield","auth_type":"s2s","secret_id":"` + awstest.Secret(t, clients.SecretsManager, string(secret)) + `"}]`,
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	var metricLines strings.Builder
 	deps := awsrun.Deps{Env: env, Clients: clients, Metrics: &metricLines, Zoom: zoom.Config{MaxRPS: math.Inf(1)}}
@@ -116,7 +97,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The event source mapping: batches of up to 100 per shard, in order.
 	streamed, unique := 0, map[string]bool{}
-	for _, recs := range awstest.ReadStream(t, clients.Kinesis, stream) {
+	for _, recs := range awstest.ReadStream(t, clients.Kinesis, env.StreamName) {
 		for start := 0; start < len(recs); start += 100 {
 			var batch events.KinesisEvent
 			for _, r := range recs[start:min(start+100, len(recs))] {
