@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +166,61 @@ func TestNativeConditionsMatchVM(t *testing.T) {
 	if matches == 0 || errs == 0 {
 		t.Errorf("the conditions raised %d matches and %d errors; both must occur for the comparison to mean anything", matches, errs)
 	}
+}
+
+// TestNotedAdminsOutliveTheInput evaluates an operation record from a buffer that is then
+// reused, as the CLI reuses its batches: the operator noted for is_admin must stay the
+// operator, not whatever the buffer holds next.
+func TestNotedAdminsOutliveTheInput(t *testing.T) {
+	rs, err := LoadDir("../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := NewEngine(rs, NewMemState(), Options{})
+	w := eng.NewWorker()
+	ctx := context.Background()
+	buf := []byte(`{"operator":"boss@x.io","category_type":"User","action":"Add","operation_detail":"Add User  - m@x.io","time":"2026-11-20T10:00:00Z"}`)
+	if _, err := w.EvalJSON(ctx, buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	copy(buf[len(`{"operator":"`):], "evil")
+	if !eng.admins.isAdmin(ctx, "boss@x.io") || eng.admins.isAdmin(ctx, "evil@x.io") {
+		t.Error("the noted admin changed with the input buffer")
+	}
+}
+
+// FuzzNativeMatchesVM evaluates fuzzed records with the shipped pack twice, natively and on
+// expr's VM only: the matches (rule, event, title, keys) and condition errors must agree.
+func FuzzNativeMatchesVM(f *testing.F) {
+	for _, r := range mixedCorpus(12, 3) {
+		f.Add(r)
+	}
+	f.Add([]byte(`{"operator":"a@x.io","category_type":"Billing","action":"Update","operation_detail":"Billing  - Plan: from Pro to Basic"}`))
+	f.Add([]byte(`{"operator":"a@x.io","category_type":"Account","action":"Update","operation_detail":"Single Sign-On  - SAML Issuer: from a to b"}`))
+	rs, err := LoadDir("../rules")
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }
+	native := NewEngine(rs, NewMemState(), Options{NoDedup: true, Now: now})
+	vm := NewEngine(rs, NewMemState(), Options{NoDedup: true, Now: now})
+	vm.noGuards = true
+	view := func(ms []Match) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, strings.Join([]string{m.Rule.ID, m.EventID, m.Title, m.DedupKey, m.Distinct, m.FirstSeenKey, string(m.Sample)}, "|"))
+		}
+		return out
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ctx := context.Background()
+		a, errA := native.NewWorker().EvalJSON(ctx, data, nil)
+		b, errB := vm.NewWorker().EvalJSON(ctx, data, nil)
+		if (errA == nil) != (errB == nil) || !slices.Equal(view(a), view(b)) {
+			t.Fatalf("native: %v %q\nVM: %v %q", errA, view(a), errB, view(b))
+		}
+		if n, v := native.ConditionErrors(), vm.ConditionErrors(); !maps.Equal(n, v) {
+			t.Fatalf("condition errors: native %v, VM %v", n, v)
+		}
+	})
 }

@@ -16,20 +16,33 @@
 //
 // Conditions are expr-lang/expr expressions over Env, a typed struct, compiled once with
 // expr.AsBool. The helpers (icontains, istarts, iequals, matches, changed, turned_off,
-// turned_on, domain, in_list, version_lt, is_admin, field) are func-typed Env fields, so expr
-// calls them on its typed call path without reflection or argument slices; changed() and
-// turned_on/off() are expanded at compile time into calls over from/to, and matches(s, "lit")
-// becomes expr's matches operator, whose literal pattern is compiled once. Evaluation is
-// indexed by log type and, for rules that declare categories, by category_type. For raw
-// operation records, operation_detail parsing and e-mail extraction happen only when a rule
-// about to run (or a template about to render) reads those fields.
+// turned_on, domain, in_list, version_lt, is_admin, field) are func-typed Env fields;
+// changed() and turned_on/off() are expanded at compile time into calls over from/to, and
+// matches(s, "lit") becomes expr's matches operator, whose literal pattern is compiled once.
+//
+// expr parses and type-checks every condition, and its program is the reference evaluator.
+// Conditions of the shape the rules use (string fields, params, the helpers, &&, ||, !,
+// comparisons, literal regexps, len, int, any, findIndex) are also compiled into Go closures
+// over the worker (guard.go): no VM stack, no boxing of strings, no allocation. A closure
+// that meets a value it cannot treat exactly as expr does (a non-string where a helper takes
+// a string, int() of a non-number, findIndex finding nothing) hands the event to the VM, so
+// verdicts and errors are expr's (TestNativeConditionsMatchVM, TestGuardsKeepVerdicts).
+// Other conditions run on the VM behind literal guards. icontains(text, "lit") and
+// matches(text, "(?i)…") search the event's text lower-cased once, so regexps get Go's
+// literal-prefix scan. Evaluation is indexed by log type and, for rules that declare
+// categories, by category_type. For raw operation records, operation_detail parsing (the
+// regexp-free event.ParseOperationDetail), e-mail extraction and time parsing happen only
+// when a branch about to run, or a template about to render, reads those fields; rules put a
+// cheap text test first where that keeps unrelated records from being parsed.
 //
 // # Decoding
 //
 // A hand-written scanner reads envelopes and Zoom records in one pass without allocating:
 // strings alias the input (escaped ones go to a per-worker arena), only the keys rules use are
 // materialised, and the result equals event.Normalize's (FuzzEvalJSON checks this). Event IDs of
-// raw records are computed only for matches, with a map-free canonical form for flat records.
+// raw records are computed only for matches, once per event, with a map-free canonical form
+// for flat records and a reused digest. Whatever outlives the event is copied: a match's
+// sample and strings share one allocation, and noted admins are copied once per operator.
 //
 // # State
 //
@@ -39,36 +52,45 @@
 //
 // # Performance
 //
-// Measured on the 2-core build machine while other builds shared it, so rates are per CPU
-// second of the benchmark's own thread (events/cpu-s); wall-clock rates were 20–60% lower.
-// Corpus: 4096 realistic records, 60% operation logs (1 in 500 risky), 40% sign-in/out.
+// Measured on the 2-core build machine (nproc 2, "AMD EPYC" in /proc/cpuinfo, Go 1.26) while
+// other builds shared it (load average 2–3.3), so rates are per CPU second of the
+// benchmark's own thread (events/cpu-s); wall-clock rates were 5–25% lower. Ranges are over
+// -count 3. Corpus: 4096 realistic records, 60% operation logs (1 in 500 risky), 40%
+// sign-in/out; rules: the shipped pack, all 25 enabled (ZOOMWATCH_BENCH_RULES=fixtures or
+// a directory selects others).
 //
-//	go test -bench 'Detect/|DecodeOnly|ParseOperationDetail|ProposedDetail|ConditionLanguage' ./internal/detect
-//	ZOOMWATCH_BENCH_RULES=../rules …     # add the shipped pack to the 6 fixture rules
+//	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' -benchmem ./internal/detect
 //
-//	decode only, this scanner, raw records        3.96 M events/cpu-s   0 allocs
-//	decode only, this scanner, envelopes          1.0  M events/cpu-s   0 allocs
-//	decode only, encoding/json into a struct      0.64 M events/cpu-s   7.3 allocs
-//	decode only, encoding/json into a map         0.42 M events/cpu-s   27.5 allocs
-//	detect, fixture rules (6), raw records        0.37 M events/cpu-s   8.4 allocs/event
-//	detect, fixture rules (6), envelopes          0.48 M events/cpu-s   6.9 allocs/event
-//	detect, full pack (25 + 6), raw records       0.19 M events/cpu-s   16.7 allocs/event
-//	detect, full pack (25 + 6), envelopes         0.30 M events/cpu-s   14.0 allocs/event
-//	  … with a regex-free operation_detail parser 0.28 M (pack) / 0.57 M (fixtures) events/cpu-s
-//	event.ParseOperationDetail                    0.45 M calls/cpu-s    9 allocs
-//	proposed regex-free parser (detail_proposal_test.go, fuzzed equal)  4.1 M calls/cpu-s  3 allocs
+//	decode only, this scanner, raw records        3.9–4.1 M events/cpu-s  0 allocs
+//	decode only, this scanner, envelopes          1.0–1.1 M events/cpu-s  0 allocs
+//	decode only, encoding/json into a struct      0.50–0.65 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.40–0.44 M events/cpu-s  27.5 allocs
+//	detect, full pack, raw records                0.53–0.61 M events/cpu-s  0.59 allocs/event
+//	detect, full pack, envelopes                  0.39–0.46 M events/cpu-s  0.59 allocs/event
+//	  … matches only (no Decide / MemState)       0.78–0.86 M events/cpu-s  0.59 allocs/event
+//	event.ParseOperationDetail                    4.5–5.3 M calls/cpu-s   0 allocs
+//	  (the regexp version it replaced: 0.42–0.45 M calls/cpu-s, 9 allocs)
 //
-// Goal (1.5 M events/s per core, ≤ 2x decode-only) is not met. Guards (literal tests at the
-// top of a condition, checked in Go before the VM; see guard) and lazy operation_detail
-// parsing already skip most work; what remains is the expr VM for rules whose guards pass
-// (reflection-based field loads box every string read, ~1 alloc each) and operation_detail
-// parsing with regular expressions in internal/event whenever a rule reads a parsed field —
-// rules without categories or text guards (SSO configuration, billing, meeting security)
-// make every operation log pay it. Decoding is under 10% of the total.
+// Before this engine evaluated natively the full pack ran at 0.19 M events/cpu-s with 16.7
+// allocs/event. The goal (1.5 M events/s per core, at most 2x decode-only) is not met:
+// detect takes about 1.75 µs of CPU per raw record against 0.25 µs to decode it (7x). A
+// profile of the raw-record run splits it roughly as: decoding 15%; conditions 25% (about 25
+// rules per operation log, each a few closure calls and lower-cased text searches; the
+// detail is parsed for User and Account records, whose rules read parsed fields; literal
+// regexps confirm near-misses); building matches 17%, two thirds of it the event ID
+// (canonical JSON and SHA-256, needed by State for idempotency), because a third of the
+// corpus (every sign-in) matches Zoom.SignIn.Many.IPs, a threshold rule whose counting
+// happens in State; grouping 20–30% (Engine.Decide and MemState.Observe: an alert ID
+// formatted with fmt and hashed, and a few allocations, per observation). What would close
+// the gap: an event ID hashed without rebuilding canonical JSON, an allocation-free Observe
+// and alert ID, a single pass testing every rule's text literals at once, and counting
+// threshold-rule observations in the worker before they become matches.
 //
-// zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 37,446
-// alerts: 2 workers 3.3 s wall (≈300 k lines/s), 6.1 CPU-s, max RSS 40 MB; 1 worker 5.4–6.1 s,
-// max RSS 34 MB (/usr/bin/time -v; an idle machine would do better).
+// zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,164
+// alerts (identical with 1 and 2 workers): 2 workers 1.6–1.9 s wall (540–620 k lines/s),
+// 2.7–3.0 CPU-s, max RSS 75 MB; 1 worker 2.3 s, max RSS 75 MB (/usr/bin/time -v). detect
+// sets a 64 MiB soft heap limit (unless GOMEMLIMIT is set): the grouping state of such a
+// file is about 35 MB live, and without the limit the collector let RSS reach 93 MB.
 //
 // Expression language, per evaluation (cpu-ns/op, same Env, same helper implementations):
 //

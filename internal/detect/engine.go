@@ -135,6 +135,10 @@ type Worker struct {
 	idBuf    []byte
 	// curID is the current event's ID once computed ("" until then).
 	curID string
+	// timeText is a raw record's time, parsed when needTime is filled.
+	timeText string
+	// noted are the operators this worker has noted as admins (see noteAdmin).
+	noted map[string]struct{}
 }
 
 // NewWorker returns a worker for one goroutine.
@@ -221,7 +225,7 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	}
 	cands := w.candidates(rs, lt, category)
 	if lt == event.Operation && rs.usesAdmin {
-		w.eng.admins.note(ctx, d.lower(strings.TrimSpace(f.operator)), time.Time{})
+		w.noteAdmin(ctx, d.lower(strings.TrimSpace(f.operator)))
 	}
 	if len(cands) == 0 {
 		return dst, nil
@@ -248,11 +252,9 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	if len(w.ips) > 0 {
 		env.IP = w.ips[0]
 	}
-	if t, ok := parseTime(f.time); ok {
-		env.Time = t
-	} else {
-		env.Time = w.eng.opts.Now().UTC().Truncate(time.Second)
-	}
+	// The time is parsed by fill, for matches and conditions that read it.
+	w.timeText = f.time
+	w.lazy |= needTime
 	w.raw, w.isEnv, w.envID = rec, false, ""
 	return w.run(ctx, cands, dst), nil
 }
@@ -272,7 +274,7 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 		return dst, err
 	}
 	if lt == event.Operation && rs.usesAdmin {
-		w.eng.admins.note(ctx, env.Actor, time.Time{})
+		w.noteAdmin(ctx, env.Actor)
 	}
 	cands := w.candidates(rs, lt, env.Category)
 	if len(cands) == 0 {
@@ -295,6 +297,27 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 	w.raw, w.isEnv, w.envID, w.lazy = data[f.raw.start:f.raw.end], true, f.id, 0
 	return w.run(ctx, cands, dst), nil
 }
+
+// noteAdmin notes an operator for is_admin. email may alias the input, which is reused after
+// the event, so what the engine keeps is a copy; the worker remembers whom it already noted,
+// so an operator is copied and noted once, not on every record.
+func (w *Worker) noteAdmin(ctx context.Context, email string) {
+	if email == "" {
+		return
+	}
+	if _, ok := w.noted[email]; ok {
+		return
+	}
+	if w.noted == nil || len(w.noted) >= maxNoted {
+		w.noted = map[string]struct{}{}
+	}
+	email = strings.Clone(email)
+	w.noted[email] = struct{}{}
+	w.eng.admins.note(ctx, email, time.Time{})
+}
+
+// maxNoted bounds Worker.noted; past it the set starts over (noting again is harmless).
+const maxNoted = 4096
 
 // EvalEnvelope evaluates a decoded envelope.
 func (w *Worker) EvalEnvelope(ctx context.Context, e *event.Envelope, dst []Match) []Match {
@@ -395,10 +418,20 @@ func (w *Worker) eventID() string {
 // fill completes the lazily filled parts of a raw operation record.
 func (w *Worker) fill(needs uint8) {
 	env := &w.env
+	// The time comes along with any other part: it is cheap next to them, and an event that
+	// needs one part is usually on its way to a match.
+	needs |= needTime
 	if w.lazy&needs&needDetail != 0 {
 		detail := w.eng.parseDetail(env.Text)
 		detail.Category, detail.Action = env.Category, env.Action
 		env.setDetail(&detail)
+	}
+	if w.lazy&needs&needTime != 0 {
+		if t, ok := parseTime(w.timeText); ok {
+			env.Time = t
+		} else {
+			env.Time = w.eng.opts.Now().UTC().Truncate(time.Second)
+		}
 	}
 	if w.lazy&needs&needEmails != 0 {
 		w.emails = w.dec.appendEmails(w.emails[:0], env.Actor)
@@ -410,8 +443,8 @@ func (w *Worker) fill(needs uint8) {
 
 func (w *Worker) match(r *Rule) (Match, error) {
 	env := &w.env
-	if w.lazy&r.matchNeeds != 0 {
-		w.fill(r.matchNeeds)
+	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
+		w.fill(needs)
 	}
 	m := Match{
 		Rule: r, EventID: w.eventID(), Source: env.Source,
@@ -441,7 +474,9 @@ func (w *Worker) match(r *Rule) (Match, error) {
 	}
 	w.matchBuf = b
 	block := bytes.Clone(b)
-	m.Sample = json.RawMessage(block[:ends[0]:ends[0]])
+	if ends[0] > 0 {
+		m.Sample = json.RawMessage(block[:ends[0]:ends[0]]) // nil without a raw record, as before
+	}
 	if w.isEnv {
 		m.Source = bytesToString(block[ends[0]:ends[1]])
 	}

@@ -126,7 +126,7 @@ func (c *sysContext) matches(s, pattern string) bool {
 			c.regexps = map[string]*regexp.Regexp{}
 		}
 		re, _ = regexp.Compile(pattern)
-		c.regexps[pattern] = re
+		c.regexps[strings.Clone(pattern)] = re // pattern may alias the input
 	}
 	return re != nil && re.MatchString(s)
 }

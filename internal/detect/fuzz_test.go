@@ -62,8 +62,10 @@ func FuzzEvalJSON(f *testing.F) {
 		w := eng.NewWorker()
 		_, evalErr := w.EvalJSON(context.Background(), data, nil)
 		var obj map[string]json.RawMessage
-		if json.Unmarshal(data, &obj) != nil {
-			return // not an object: the scanner may be more lenient (e.g. control bytes), never less
+		if json.Unmarshal(data, &obj) != nil || obj == nil {
+			// Not an object (JSON null unmarshals into a nil map): the scanner may be more
+			// lenient (e.g. control bytes), never less.
+			return
 		}
 		var d decoder
 		if err := d.object(data); err != nil {

@@ -337,18 +337,25 @@ func nativeCall(name string, args []ast.Node) (native, bool) {
 		}
 		a, b := s[0], s[1]
 		var op func(string, string) bool
+		lit, isLit := args[1].(*ast.StringNode)
 		switch name {
 		case "icontains":
-			if id, ok := args[0].(*ast.IdentifierNode); ok && id.Value == "text" {
-				if lit, ok := args[1].(*ast.StringNode); ok && isASCII(lit.Value) {
-					low := strings.ToLower(lit.Value)
+			if isLit && isASCII(lit.Value) {
+				low := strings.ToLower(lit.Value)
+				if id, ok := args[0].(*ast.IdentifierNode); ok && id.Value == "text" {
 					return native{kind: kBool, b: func(w *Worker) bool { return w.textContains(low) }}, true
 				}
+				return native{kind: kBool, b: func(w *Worker) bool { return icontainsLower(a(w), low) }}, true
 			}
 			op = icontains
 		case "istarts":
 			op = istarts
 		case "iequals":
+			if isLit {
+				// iequals trims both sides; the literal's side is trimmed once here.
+				v := strings.TrimSpace(lit.Value)
+				return native{kind: kBool, b: func(w *Worker) bool { return strings.EqualFold(strings.TrimSpace(a(w)), v) }}, true
+			}
 			op = iequals
 		case "version_lt":
 			op = versionLess
@@ -578,4 +585,24 @@ func (w *Worker) textMatches(re, low *regexp.Regexp) bool {
 		return low.MatchString(bytesToString(w.lowBuf))
 	}
 	return re.MatchString(w.env.Text)
+}
+
+// icontainsLower is icontains(s, low) for a lower-case ASCII low, without re-examining low.
+func icontainsLower(s, low string) bool {
+	if len(low) == 0 {
+		return true
+	}
+	if len(low) > len(s) {
+		return false
+	}
+	if !isASCII(s) {
+		return icontains(s, low)
+	}
+	first := low[0]
+	for i := 0; i+len(low) <= len(s); i++ {
+		if lowerASCII(s[i]) == first && equalFoldASCII(s[i:i+len(low)], low) {
+			return true
+		}
+	}
+	return false
 }

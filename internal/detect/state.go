@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -168,17 +168,42 @@ func (b Bucket) End(period time.Duration) time.Time {
 // ID, so subscribers can drop a repeated alert by it. The period is part of a bucket's
 // identity: tuning a rule's period starts new buckets.
 func AlertID(ruleID, key string, period time.Duration, b Bucket) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d:%s|%d:%s|%d|%d|%d", len(ruleID), ruleID, len(key), key, int64(period), b.Grid, b.Index)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	// The bytes of "%d:%s|%d:%s|%d|%d|%d", built without fmt: this runs for every match.
+	var stack [256]byte
+	in := lengthPrefixed(stack[:0], ruleID)
+	in = append(in, '|')
+	in = lengthPrefixed(in, key)
+	in = append(in, '|')
+	in = strconv.AppendInt(in, int64(period), 10)
+	in = append(in, '|')
+	in = strconv.AppendInt(in, int64(b.Grid), 10)
+	in = append(in, '|')
+	in = strconv.AppendInt(in, b.Index, 10)
+	return shortHash(in)
+}
+
+// lengthPrefixed appends "len:s", so no choice of strings can make two inputs collide.
+func lengthPrefixed(dst []byte, s string) []byte {
+	dst = strconv.AppendInt(dst, int64(len(s)), 10)
+	dst = append(dst, ':')
+	return append(dst, s...)
+}
+
+// shortHash is the hex of the first 16 bytes of in's SHA-256.
+func shortHash(in []byte) string {
+	sum := sha256.Sum256(in)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }
 
 // EventAlertID returns the ID of an alert raised for a single event without grouping
 // (Options.NoDedup): the same event always yields the same ID.
 func EventAlertID(ruleID, eventID string) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "%d:%s|event|%d:%s", len(ruleID), ruleID, len(eventID), eventID)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	var stack [256]byte
+	in := lengthPrefixed(stack[:0], ruleID)
+	in = append(in, "|event|"...)
+	return shortHash(lengthPrefixed(in, eventID))
 }
 
 // MemState is State in memory, for the CLI and tests. It is safe for concurrent use.

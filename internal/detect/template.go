@@ -13,6 +13,8 @@ import (
 const (
 	needDetail uint8 = 1 << iota
 	needEmails
+	// needTime: the record's time is parsed only for matches and conditions that read it.
+	needTime
 )
 
 // detailFields are the Env names filled by parsing operation_detail.
@@ -28,6 +30,8 @@ func needsOf(name string) uint8 {
 		return needDetail
 	case name == "emails":
 		return needEmails
+	case name == "time":
+		return needTime
 	}
 	return 0
 }
@@ -126,6 +130,9 @@ func walkNeeds(n parse.Node, needs *uint8) {
 	}
 	if strings.Contains(s, ".emails") {
 		*needs |= needEmails
+	}
+	if strings.Contains(s, ".time") {
+		*needs |= needTime
 	}
 }
 
