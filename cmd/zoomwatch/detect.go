@@ -223,6 +223,10 @@ func detectStream(ctx context.Context, eng *detect.Engine, label string, r io.Re
 					if err == nil {
 						_, err = out.Write(append(b, '\n'))
 					}
+					if err == nil {
+						// Written is delivered: a repeat of the same event must not raise it again.
+						err = eng.Ack(ctx, *a)
+					}
 					if err != nil {
 						outErr = fmt.Errorf("write alert: %w", err)
 						cancel()

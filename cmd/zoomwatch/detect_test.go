@@ -126,3 +126,20 @@ func TestDetectFilesInOrderAcrossWorkers(t *testing.T) {
 }
 
 func itoa(i int) string { return strconvItoa(i) }
+
+// TestDetectRepeatedRecordAlertsOnce: the same record twice (an overlapping export, a replay)
+// is one event, so one alert — also when the repeat lands in a later batch.
+func TestDetectRepeatedRecordAlertsOnce(t *testing.T) {
+	t.Parallel()
+	rec := `{"time":"2026-11-20T10:00:00Z","operator":"marge@x.io","category_type":"User","action":"Update","operation_detail":"Update User bart@x.io  - User Role: from Member to Admin"}` + "\n"
+	filler := strings.Repeat(`{"time":"2026-11-20T09:00:00Z","email":"lisa@x.io","type":"Sign out","ip_address":"192.0.2.1","client_type":"Mac","version":"6.2.5"}`+"\n", 5000)
+	for _, workers := range []string{"1", "2"} {
+		code, stdout, stderr := runCLI(t, rec+filler+rec, "detect", "--workers", workers)
+		if code != 0 {
+			t.Fatalf("workers %s: exit %d: %s", workers, code, stderr)
+		}
+		if got := strings.Count(stdout, `"rule_id":"Zoom.UserGrantedAdmin"`); got != 1 {
+			t.Errorf("workers %s: %d alerts for one event seen twice, want 1:\n%s", workers, got, stdout)
+		}
+	}
+}
