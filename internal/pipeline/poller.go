@@ -32,6 +32,8 @@ type PollMetrics interface {
 	Polled(source string, lt event.LogType, n int, lag time.Duration)
 	// PollFailed reports a failed cycle of a source by zoom.ErrorKind ("auth", "token_save", …).
 	PollFailed(source string, kind zoom.ErrorKind)
+	// RateLimited counts n 429 answers from Zoom for source.
+	RateLimited(source string, n int)
 }
 
 // OpsNotifier tells operators about a problem that needs a person (a refresh token that could
@@ -113,7 +115,12 @@ func (p *Poller) Poll(ctx context.Context) (PollReport, error) {
 	var rep PollReport
 	failed := map[string]error{}
 	for _, src := range p.Sources {
-		open := ZoomReporter(zcfg, src.ID, p.Secrets, p.Secrets.TokenStore(src.ID))
+		scfg := zcfg
+		if p.Metrics != nil {
+			id := src.ID
+			scfg.OnRateLimited = func(bool) { p.Metrics.RateLimited(id, 1) }
+		}
+		open := ZoomReporter(scfg, src.ID, p.Secrets, p.Secrets.TokenStore(src.ID))
 		sum, err := poller.Cycle(ctx, src.ID, open)
 		sr := SourceReport{Source: src.ID, Delivered: sum.Delivered(), Results: sum.Results}
 		for _, r := range sum.Results {

@@ -33,8 +33,9 @@ type staticTuner map[string]string
 func (t staticTuner) Params(context.Context) (map[string]string, error) { return t, nil }
 
 type recordedMetrics struct {
-	polled map[string]int
-	failed map[string]zoom.ErrorKind
+	polled  map[string]int
+	failed  map[string]zoom.ErrorKind
+	limited map[string]int
 }
 
 func (r *recordedMetrics) Polled(source string, lt event.LogType, n int, _ time.Duration) {
@@ -42,6 +43,8 @@ func (r *recordedMetrics) Polled(source string, lt event.LogType, n int, _ time.
 }
 
 func (r *recordedMetrics) PollFailed(source string, kind zoom.ErrorKind) { r.failed[source] = kind }
+
+func (r *recordedMetrics) RateLimited(source string, n int) { r.limited[source] += n }
 
 type recordedOps []string
 
@@ -67,7 +70,8 @@ func TestPollerIsolatesFailingSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	stream := &local.Stream{}
-	metrics := &recordedMetrics{polled: map[string]int{}, failed: map[string]zoom.ErrorKind{}}
+	metrics := &recordedMetrics{polled: map[string]int{}, failed: map[string]zoom.ErrorKind{}, limited: map[string]int{}}
+	sim.SetFaults(zoomsim.Faults{Burst429: 1, RetryAfter: zoomsim.RetryAfterSeconds})
 	var ops recordedOps
 	p := &Poller{
 		Sources: []Source{{ID: "broken"}, {ID: "main"}},
@@ -76,7 +80,7 @@ func TestPollerIsolatesFailingSources(t *testing.T) {
 		Secrets: mapSecrets{"main": good, "broken": bad},
 		// poll/max_rps is invalid and must be ignored; page_size applies.
 		Tuner:   staticTuner{tuning.PollMaxRPS: "fast", tuning.PollPageSize: "100", tuning.PollFirstBackfill: "3d"},
-		Zoom:    zoom.Config{APIBase: srv.URL + "/v2", AuthBase: srv.URL, MaxRetries: 1},
+		Zoom:    zoom.Config{APIBase: srv.URL + "/v2", AuthBase: srv.URL, MaxRetries: 1, Sleep: func(context.Context, time.Duration) error { return nil }},
 		Base:    tuning.Poll{MaxRPS: 1000, PageSize: 300},
 		Metrics: metrics,
 		Ops:     &ops,
@@ -97,6 +101,9 @@ func TestPollerIsolatesFailingSources(t *testing.T) {
 	}
 	if metrics.polled["main/"+string(event.Operation)] == 0 || metrics.failed["broken"] == "" {
 		t.Errorf("metrics = %+v", metrics)
+	}
+	if metrics.limited["main"] == 0 {
+		t.Errorf("the 429 burst was not counted: %+v", metrics.limited)
 	}
 	if len(ops) != 1 {
 		t.Errorf("ops notifications = %q, want one for the rejected credentials", ops)

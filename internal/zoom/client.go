@@ -274,6 +274,9 @@ func (c *Client) once(ctx context.Context, ep endpoint, u string, paging bool) a
 		rle.Daily = strings.EqualFold(rle.Type, "Daily-limit") ||
 			(rle.Type == "" && strings.Contains(strings.ToLower(msg), "daily"))
 		a.err, a.retry = rle, !rle.Daily
+		if c.cfg.OnRateLimited != nil {
+			c.cfg.OnRateLimited(rle.Daily)
+		}
 		return a
 	case st == http.StatusUnauthorized || code == codeInvalidToken:
 		a.err = &AuthError{Endpoint: ep.path, Status: st, Code: code, Message: msg}

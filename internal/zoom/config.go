@@ -61,6 +61,9 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives retry and token events (never a token or secret). Default: discard.
 	Logger *slog.Logger
+	// OnRateLimited, if set, is told about every 429 Zoom answers (daily is true for the daily
+	// limit), so callers can count them; retries are the client's business.
+	OnRateLimited func(daily bool)
 }
 
 func (c Config) withDefaults() Config {
