@@ -21,7 +21,7 @@ run: ## poll the simulated Zoom account once (or real Zoom with ZOOM_* set) and 
 	$(GO) run ./cmd/zoomwatch run --once $(ARGS)
 
 .PHONY: test
-test: test-go e2e rules-test fuzz test-infra ## everything CI runs: vet, unit, integration, e2e, rules, fuzz, infra
+test: test-go e2e faults-short rules-test fuzz test-infra ## everything CI runs: vet, unit, integration, e2e, faults (short), rules, fuzz, infra
 	@echo "make test: all suites passed"
 
 .PHONY: vet
@@ -30,11 +30,19 @@ vet:
 
 .PHONY: test-go
 test-go: vet browser ## unit, integration and end-to-end tests against the AWS emulator (started here)
-	$(WITH_KUMO) $(GO) test -count=1 $$($(GO) list ./... | grep -v /internal/e2e)
+	$(WITH_KUMO) $(GO) test -count=1 $$($(GO) list ./... | grep -vE '/internal/(e2e|faults)$$')
 
 .PHONY: e2e
 e2e: ## the deployed pipeline end to end: simulator → poller → Kinesis → detector → SNS → SQS
 	$(WITH_KUMO) $(GO) test -count=1 -v -run '^TestEndToEnd$$' ./internal/e2e/ | grep -vE '^(=== |    e2e_test.go:[0-9]+: e2e:)'
+
+.PHONY: faults
+faults: ## fault suite, long form: Zoom and AWS faults and crashes at every step; prints the faults: line
+	$(WITH_KUMO) $(GO) test -count=1 -timeout=30m -v -run '^TestFaults$$' ./internal/faults/ | grep -vE '^(=== |--- PASS|PASS$$)'
+
+.PHONY: faults-short
+faults-short: ## fault suite, short form (part of make test)
+	$(WITH_KUMO) $(GO) test -count=1 -short -v -run '^TestFaults$$' ./internal/faults/ | grep -vE '^(=== |--- PASS|PASS$$|    faults_test.go:[0-9]+: detail:)'
 
 .PHONY: rules-test
 rules-test: ## run every shipped rule's inline tests
@@ -63,16 +71,17 @@ build: ## Lambda artifacts: dist/<fn>/bootstrap, linux/arm64, static, stripped
 	done
 
 .PHONY: bench
-bench: ## detector and poller benchmarks
-	$(GO) test -run='^$$' -bench=. -benchmem ./internal/detect/ ./internal/event/
+bench: build ## performance table: detector, decode baseline, poller drain, Lambda sizes and start
+	$(WITH_KUMO) $(GO) run ./tools/bench
 
 $(CDK): tools/cdk/package.json tools/cdk/package-lock.json
 	npm ci --prefix tools/cdk --no-audit --no-fund --loglevel=error
 	@touch $(CDK)
 
 .PHONY: test-infra
-test-infra: ## synthesize the CDK stack and assert on the template (incl. cdk-nag)
-	@if [ -f infra/go.mod ]; then cd infra && $(GO) test -count=1 ./...; fi
+test-infra: build $(CDK) ## CDK stack: assertion and cdk-nag tests, then a real `cdk synth` of the built functions
+	cd infra && $(GO) test -count=1 ./...
+	$(CDK) synth --quiet >/dev/null
 
 .PHONY: synth
 synth: build $(CDK) ## synthesize the CloudFormation template offline into cdk.out/
@@ -85,3 +94,11 @@ deploy: build $(CDK) ## deploy to the AWS account of your credentials (see READM
 .PHONY: clean
 clean:
 	rm -rf $(DIST) cdk.out .zoomwatch
+
+.PHONY: invoke-poller
+invoke-poller: ## run the poller handler once: simulator → local AWS emulator (events/scheduled.json)
+	$(WITH_KUMO) $(GO) run ./cmd/zoomwatch invoke poller events/scheduled.json
+
+.PHONY: invoke-detector
+invoke-detector: ## run the detector handler on events/kinesis.json against a local AWS emulator
+	$(WITH_KUMO) $(GO) run ./cmd/zoomwatch invoke detector events/kinesis.json

@@ -47,6 +47,9 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Remaining reports how long the context has before its deadline (ok false: none). Default:
+	// the real clock against ctx.Deadline, as a Lambda's deadline is wall-clock time.
+	Remaining func(ctx context.Context) (left time.Duration, ok bool)
 }
 
 func (c Config) withDefaults() Config {
@@ -67,6 +70,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Remaining == nil {
+		c.Remaining = func(ctx context.Context) (time.Duration, bool) {
+			dl, ok := ctx.Deadline()
+			return time.Until(dl), ok
+		}
 	}
 	return c
 }
@@ -301,7 +310,20 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 		return nil
 	}
 	batched := make(map[string]bool)
+	pagesInWindow := 0
 	onPage := func(records []json.RawMessage) error {
+		// Stop before taking a further page of a window, never after its last one: a window
+		// read to its end moves the watermark, so every run that gets one page further than
+		// the window start makes progress that the next run keeps.
+		pagesInWindow++
+		if pagesInWindow > 1 && p.nearDeadline(ctx) {
+			if err := flush(); err != nil {
+				stopErr = err
+			} else {
+				stopErr = ErrDeadline
+			}
+			return errStop
+		}
 		ingested := p.cfg.Now().UTC()
 		for _, raw := range records {
 			res.Fetched++
@@ -326,18 +348,20 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 				clear(batched)
 			}
 		}
-		if p.nearDeadline(ctx) {
-			if err := flush(); err != nil {
-				stopErr = err
-			} else {
-				stopErr = ErrDeadline
-			}
-			return errStop
-		}
 		return nil
 	}
 
-	for _, w := range zoom.SplitWindows(start, now) {
+	// One-day windows, though Zoom answers up to a month per request: the watermark can only
+	// move past a window read to its end (Zoom pages newest first), so a month-long window
+	// that no single run can finish would be re-read from page 1 forever. A day at a time,
+	// every run that finishes a day keeps it.
+	for _, w := range zoom.SplitWindows(start, now, 1) {
+		if p.nearDeadline(ctx) {
+			res.Err = ErrDeadline
+			log.InfoContext(ctx, "poll pass stopped before the deadline", "delivered", res.Delivered, "watermark", res.Watermark)
+			return res
+		}
+		pagesInWindow = 0
 		fetchStart := p.cfg.Now().UTC()
 		err := rep.Pages(ctx, key.LogType, w.From, w.To, onPage)
 		if err == nil {
@@ -385,6 +409,6 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 func (p *Poller) nearDeadline(ctx context.Context) bool {
 	// The deadline is wall-clock time (a Lambda's), so compare with the real clock, not the
 	// injectable one that dates records.
-	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < p.cfg.DeadlineMargin
+	left, ok := p.cfg.Remaining(ctx)
+	return ok && left < p.cfg.DeadlineMargin
 }

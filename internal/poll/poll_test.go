@@ -198,7 +198,7 @@ func TestCyclePartialSinkFailureRedeliversOnlyUnacked(t *testing.T) {
 	}
 }
 
-func TestCycleSplitsLongBackfillIntoMonthWindows(t *testing.T) {
+func TestCycleSplitsLongBackfillIntoDayWindows(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	clk := &clock{t: now}
@@ -211,11 +211,11 @@ func TestCycleSplitsLongBackfillIntoMonthWindows(t *testing.T) {
 	if _, err := p.Cycle(context.Background(), "main", poll.Static(rep), event.Activity); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.requests) != 4 {
-		t.Fatalf("90-day backfill used %d windows, want 4: %v", len(rep.requests), rep.requests)
+	if len(rep.requests) != 91 {
+		t.Fatalf("90-day backfill used %d windows, want 91 (one per day, today included): %v", len(rep.requests), rep.requests)
 	}
 	for i, w := range rep.requests {
-		if days := int(w.To.Sub(w.From).Hours()/24) + 1; days > zoom.MaxWindowDays {
+		if days := int(w.To.Sub(w.From).Hours()/24) + 1; days != 1 {
 			t.Errorf("window %d spans %d days", i, days)
 		}
 		if i > 0 && !w.From.Equal(rep.requests[i-1].To.Add(24*time.Hour)) {
@@ -225,6 +225,17 @@ func TestCycleSplitsLongBackfillIntoMonthWindows(t *testing.T) {
 	if last := rep.requests[len(rep.requests)-1].To; !last.Equal(time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)) {
 		t.Errorf("last window ends %s, want today", last)
 	}
+}
+
+// budget is a deadline that comes near after n checks.
+type budget struct{ n int }
+
+func (b *budget) remaining(context.Context) (time.Duration, bool) {
+	if b.n > 0 {
+		b.n--
+		return time.Hour, true
+	}
+	return time.Second, true
 }
 
 func TestCycleStopsBeforeDeadlineAndResumes(t *testing.T) {
@@ -238,13 +249,13 @@ func TestCycleStopsBeforeDeadlineAndResumes(t *testing.T) {
 	rep := &scripted{now: clk.Now, records: map[event.LogType][]record{event.Operation: recs}}
 	sink := &collectingSink{}
 	store, _ := local.NewCursors(t.TempDir())
-	p, err := poll.New(poll.Config{Now: clk.Now, DeadlineMargin: time.Hour, BatchSize: 100}, store, sink, nil, nil)
+	// The deadline comes near after the check before today's window: the first page is
+	// taken, the second is not.
+	p, err := poll.New(poll.Config{Now: clk.Now, BatchSize: 100, FirstBackfill: time.Hour, Remaining: (&budget{n: 1}).remaining}, store, sink, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // inside the margin
-	defer cancel()
-	_, err = p.Cycle(ctx, "main", poll.Static(rep), event.Operation)
+	_, err = p.Cycle(context.Background(), "main", poll.Static(rep), event.Operation)
 	if !errors.Is(err, poll.ErrDeadline) {
 		t.Fatalf("error = %v, want ErrDeadline", err)
 	}
@@ -261,6 +272,48 @@ func TestCycleStopsBeforeDeadlineAndResumes(t *testing.T) {
 	}
 	if len(ids(sink.got)) != 6 || len(sink.got) != 6 {
 		t.Errorf("after resuming: %d delivered, %d distinct; want 6 and 6", len(sink.got), len(ids(sink.got)))
+	}
+}
+
+// TestShortRunsStillCatchUp: runs that each end at the deadline after a few pages keep the
+// day windows they finished, so a long backfill completes over several runs instead of
+// re-reading its first window forever. (Each run re-reads the overlap, then finishes one new
+// two-page day before its budget of four deadline checks runs out.)
+func TestShortRunsStillCatchUp(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: now}
+	var recs []record
+	for d := range 10 {
+		for h := range 3 { // three records a day: two pages per day window
+			recs = append(recs, op(now.Add(-time.Duration(d)*24*time.Hour-time.Duration(h+1)*time.Hour), fmt.Sprintf("Security  - D%dH%d: from On to Off", d, h)))
+		}
+	}
+	rep := &scripted{now: clk.Now, records: map[event.LogType][]record{event.Operation: recs}}
+	sink := &collectingSink{}
+	store, _ := local.NewCursors(t.TempDir())
+	runs := 0
+	for ; runs < 30; runs++ {
+		p, err := poll.New(poll.Config{Now: clk.Now, FirstBackfill: 10 * 24 * time.Hour, Remaining: (&budget{n: 4}).remaining}, store, sink, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := p.Cycle(context.Background(), "main", poll.Static(rep), event.Operation)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, poll.ErrDeadline) {
+			t.Fatal(err)
+		}
+		if len(sum.Results) == 0 || sum.Results[0].Windows == 0 {
+			t.Fatalf("run %d finished no window: no progress", runs)
+		}
+	}
+	if got := len(ids(sink.got)); got != len(recs) || len(sink.got) != len(recs) {
+		t.Fatalf("after %d runs: %d delivered, %d distinct; want %d", runs, len(sink.got), got, len(recs))
+	}
+	if runs > 11 {
+		t.Errorf("took %d runs for 11 day windows at one new day a run", runs)
 	}
 }
 

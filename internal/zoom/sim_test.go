@@ -337,7 +337,7 @@ func TestSimMonthWindowSplitting(t *testing.T) {
 	e.cfg.PageSize = 300
 	c := e.client(t, e.s2s(), nil)
 	from, to := e.window(91)
-	windows := SplitWindows(from, to)
+	windows := SplitWindows(from, to, MaxWindowDays)
 	if len(windows) != 4 {
 		t.Fatalf("%d windows for 91 days, want 4", len(windows))
 	}

@@ -18,13 +18,14 @@ type Window struct {
 func (w Window) Days() int { return int(dateOf(w.To).Sub(dateOf(w.From))/dayLen) + 1 }
 
 // SplitWindows splits the days from through to (inclusive, UTC) into consecutive windows of at
-// most MaxWindowDays, oldest first, without gaps or overlaps. It returns nil if from is after
-// to.
-func SplitWindows(from, to time.Time) []Window {
+// most maxDays (clamped to 1..MaxWindowDays), oldest first, without gaps or overlaps. It
+// returns nil if from is after to.
+func SplitWindows(from, to time.Time, maxDays int) []Window {
+	maxDays = min(max(maxDays, 1), MaxWindowDays)
 	from, to = dateOf(from), dateOf(to)
 	var ws []Window
 	for start := from; !start.After(to); {
-		end := start.AddDate(0, 0, MaxWindowDays-1)
+		end := start.AddDate(0, 0, maxDays-1)
 		if end.After(to) {
 			end = to
 		}

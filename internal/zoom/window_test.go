@@ -24,7 +24,7 @@ func TestSplitWindows(t *testing.T) {
 		{"across a leap day", d(2028, 2, 1), d(2028, 3, 1), []Window{{d(2028, 2, 1), d(2028, 2, 28)}, {d(2028, 2, 29), d(2028, 3, 1)}}},
 	}
 	for _, tc := range tests {
-		got := SplitWindows(tc.from, tc.to)
+		got := SplitWindows(tc.from, tc.to, MaxWindowDays)
 		if tc.want != nil {
 			if len(got) != len(tc.want) {
 				t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
@@ -62,6 +62,16 @@ func TestSplitWindows(t *testing.T) {
 		}
 		if want := int(dateOf(tc.to).Sub(dateOf(tc.from))/(24*time.Hour)) + 1; total != want {
 			t.Errorf("%s: windows cover %d days, want %d", tc.name, total, want)
+		}
+	}
+}
+
+func TestSplitWindowsOfDays(t *testing.T) {
+	t.Parallel()
+	from, to := time.Date(2026, 11, 20, 5, 0, 0, 0, time.UTC), time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ maxDays, want int }{{1, 6}, {0, 6}, {2, 3}, {28, 1}, {90, 1}} {
+		if got := SplitWindows(from, to, tc.maxDays); len(got) != tc.want {
+			t.Errorf("maxDays %d: %d windows, want %d: %v", tc.maxDays, len(got), tc.want, got)
 		}
 	}
 }
