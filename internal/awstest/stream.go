@@ -27,7 +27,7 @@ func ReadStream(t testing.TB, kin *kinesis.Client, stream string) map[string][]t
 		var recs []types.Record
 		for attempt := 1; ; attempt++ {
 			recs, err = readShard(c, kin, stream, aws.ToString(sh.ShardId))
-			if err == nil || attempt == 3 {
+			if err == nil || attempt == 10 {
 				break
 			}
 		}
