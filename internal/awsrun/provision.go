@@ -38,7 +38,9 @@ func Provision(ctx context.Context, c Clients, stage string, source pipeline.Sou
 			return pipeline.Env{}, fmt.Errorf("create stream %s: %w", stream, err)
 		}
 	}
-	w := kinesis.NewStreamExistsWaiter(c.Kinesis, func(o *kinesis.StreamExistsWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond })
+	w := kinesis.NewStreamExistsWaiter(c.Kinesis, func(o *kinesis.StreamExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
+	})
 	if err := w.Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(stream)}, time.Minute); err != nil {
 		return pipeline.Env{}, fmt.Errorf("wait for stream %s: %w", stream, err)
 	}

@@ -16,11 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/zoomwatch/zoomwatch/internal/alert"
 	"github.com/zoomwatch/zoomwatch/internal/awsrun"
 	"github.com/zoomwatch/zoomwatch/internal/awstest"
 	"github.com/zoomwatch/zoomwatch/internal/event"
@@ -62,7 +60,7 @@ func TestEndToEnd(t *testing.T) {
 	// Tuning through SSM, as an operator would set it: read the whole simulated month, and
 	// tell the domain rule which domain is the company's.
 	for name, value := range map[string]string{
-		"poll/first_backfill": fmt.Sprintf("%dd", sc.HistoryDays),
+		"poll/first_backfill":                             fmt.Sprintf("%dd", sc.HistoryDays),
 		"rules/Zoom.Admin.Action.Outside.Allowed.Domains": `{"params":{"allowed_domains":["springfield.example"]}}`,
 	} {
 		if _, err := clients.SSM.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(env.SSMPrefix + name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)}); err != nil {
@@ -139,7 +137,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	alerts := receiveAlerts(t, queueURL)
+	alerts := awstest.ReceiveAlerts(t, queueURL)
 	byRule, doubled := map[string]int{}, 0
 	seen := map[string]bool{}
 	for _, a := range alerts {
@@ -170,37 +168,4 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(metricLines.String(), `"EventsPolled"`) {
 		t.Errorf("no EventsPolled metric emitted")
 	}
-}
-
-// receiveAlerts drains the queue: SNS wraps each alert in a notification whose Message is the
-// alert JSON (the sqs protocol body).
-func receiveAlerts(t *testing.T, queueURL string) []alert.Alert {
-	t.Helper()
-	q := awstest.SQS(t)
-	var out []alert.Alert
-	for empty := 0; empty < 2; {
-		msgs, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs.Messages) == 0 {
-			empty++
-			continue
-		}
-		for _, m := range msgs.Messages {
-			var note struct{ Message string }
-			var a alert.Alert
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &note); err != nil {
-				t.Fatalf("SQS body is not an SNS notification: %v", err)
-			}
-			if err := json.Unmarshal([]byte(note.Message), &a); err != nil {
-				t.Fatalf("notification message is not an alert: %v", err)
-			}
-			out = append(out, a)
-			if _, err := q.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return out
 }

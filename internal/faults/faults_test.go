@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,9 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/zoomwatch/zoomwatch/internal/alert"
 	"github.com/zoomwatch/zoomwatch/internal/awstest"
 	"github.com/zoomwatch/zoomwatch/internal/event"
 	"github.com/zoomwatch/zoomwatch/internal/pipeline"
@@ -290,7 +287,7 @@ func runRound(t *testing.T, prof profile, seed uint64) tally {
 	h.chaos.set(false)
 
 	// 6. The alerts against the planted incidents.
-	alerts := receiveAlerts(t, h.queueURL)
+	alerts := awstest.ReceiveAlerts(t, h.queueURL)
 	byID, byKey := map[string]int{}, map[string]map[string]bool{}
 	byRule := map[string]int{}
 	for _, a := range alerts {
@@ -463,36 +460,4 @@ func (h *harness) detect(shards map[string][]types.Record) {
 	if len(queue) > 0 {
 		t.Errorf("%d detector crash points never fired (too few alerts in the stream?), first %q", len(queue), queue[0].name)
 	}
-}
-
-// receiveAlerts drains the queue subscribed to the alerts topic.
-func receiveAlerts(t *testing.T, queueURL string) []alert.Alert {
-	t.Helper()
-	q := awstest.SQS(t)
-	var out []alert.Alert
-	for empty := 0; empty < 2; {
-		msgs, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs.Messages) == 0 {
-			empty++
-			continue
-		}
-		for _, m := range msgs.Messages {
-			var note struct{ Message string }
-			var a alert.Alert
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &note); err != nil {
-				t.Fatalf("SQS body is not an SNS notification: %v", err)
-			}
-			if err := json.Unmarshal([]byte(note.Message), &a); err != nil {
-				t.Fatalf("notification message is not an alert: %v", err)
-			}
-			out = append(out, a)
-			if _, err := q.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return out
 }
