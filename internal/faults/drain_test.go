@@ -27,7 +27,8 @@ func TestDrainBench(t *testing.T) {
 		{"default", "8", 300},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, profile{name: "bench", historyDays: 179, pageSize: tt.pageSize, latency: latency,
+			// 300 extra users make the 179-day history about 100,000 records.
+			h := newHarness(t, profile{name: "bench", historyDays: 179, extraUsers: 300, pageSize: tt.pageSize, latency: latency,
 				zoomTimeout: 30 * time.Second, perSecondLimit: limit, maxRPS: tt.maxRPS}, 1)
 			c := h.newContainer(nil)
 			runtime.GC()

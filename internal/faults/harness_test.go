@@ -45,6 +45,8 @@ type profile struct {
 	zoomTimeout time.Duration
 	// perSecondLimit is the simulated account's request limit; 0 means none.
 	perSecondLimit int
+	// extraUsers adds ordinary users to the simulated account, for volume.
+	extraUsers int
 	// maxRPS is the poller's own pacing (poll/max_rps).
 	maxRPS string
 }
@@ -103,7 +105,7 @@ func newHarness(t *testing.T, prof profile, seed uint64) *harness {
 	ctx := context.Background()
 	clients := awsrun.NewClients(cfg, awstest.DynamoDBOptions)
 
-	sim, err := zoomsim.New(zoomsim.Config{PerSecondLimit: cmp.Or(prof.perSecondLimit, -1), HistoryDays: prof.historyDays, Latency: prof.latency, Seed: int64(seed)})
+	sim, err := zoomsim.New(zoomsim.Config{PerSecondLimit: cmp.Or(prof.perSecondLimit, -1), HistoryDays: prof.historyDays, ExtraUsers: prof.extraUsers, Latency: prof.latency, Seed: int64(seed)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	// HistoryDays is how many days of records exist before the clock at New. Default 30, at
 	// most 180 (Zoom keeps about six months).
 	HistoryDays int
+	// ExtraUsers adds that many ordinary users (user0001@…) to the account's 40, for volume:
+	// each signs in and out like the others. 0 keeps the history exactly as without it.
+	ExtraUsers int
 	// FutureDays is how many days after New records are also generated; each becomes visible
 	// only once the clock passes its time (plus LateDelay for late ones), so a long-running
 	// poller sees new events arrive. Default 1; negative means none.
@@ -151,6 +154,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.HistoryDays < 1 || c.HistoryDays > MaxHistoryDays {
 		errs = append(errs, fmt.Errorf("HistoryDays %d must be between 1 and %d", c.HistoryDays, MaxHistoryDays))
+	}
+	if c.ExtraUsers < 0 || c.ExtraUsers > 5000 {
+		errs = append(errs, fmt.Errorf("ExtraUsers %d must be between 0 and 5000", c.ExtraUsers))
 	}
 	if c.FutureDays > 30 {
 		errs = append(errs, fmt.Errorf("FutureDays %d must be at most 30", c.FutureDays))

@@ -154,9 +154,12 @@ func (g *generator) activity(t time.Time, p person, typ, ip string, d device) {
 
 // newPeople gives every admin and user their IPs and devices. Incident IPs (.200 and up) are
 // never assigned, so they are new for whoever uses them.
-func (g *generator) newPeople() []person {
+func (g *generator) newPeople(extraUsers int) []person {
 	var people []person
 	names := append(adminEmails(), userNames()...)
+	for n := range extraUsers {
+		names = append(names, fmt.Sprintf("user%04d", n+1))
+	}
 	for i, name := range names {
 		email := name
 		admin := i < len(adminEmails())
@@ -166,6 +169,9 @@ func (g *generator) newPeople() []person {
 		p := person{email: email, admin: admin}
 		home := fmt.Sprintf("198.51.100.%d", 10+i)
 		mobile := fmt.Sprintf("192.0.2.%d", 10+i)
+		if i >= 200 { // beyond the documentation ranges: private addresses for the extra users
+			home, mobile = fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), fmt.Sprintf("10.2.%d.%d", i/250, i%250+1)
+		}
 		p.ips = []string{officeIP, home, mobile}
 		span := g.end.Sub(g.start)
 		upgradeAt := g.secondsIn(g.start, span)
@@ -196,7 +202,7 @@ func (g *generator) newDevice(client string, versions []string, upgradeAt time.T
 
 // generateHistory builds the ordinary records of [start, end], keeping out of the quiet spans
 // around the planted incidents.
-func generateHistory(seed int64, start, end time.Time, lateDelay time.Duration, quietOps, quietActs []span, seq int) (ops, acts recordSet) {
+func generateHistory(seed int64, start, end time.Time, lateDelay time.Duration, quietOps, quietActs []span, seq, extraUsers int) (ops, acts recordSet) {
 	g := &generator{
 		rng:       rand.New(rand.NewPCG(uint64(seed), 0x5a6f6f6d53696d)),
 		start:     start,
@@ -207,7 +213,7 @@ func generateHistory(seed int64, start, end time.Time, lateDelay time.Duration, 
 		quietActs: quietActs,
 		seq:       seq,
 	}
-	g.people = g.newPeople()
+	g.people = g.newPeople(extraUsers)
 	g.seedAdminIPs()
 	g.lookAlikes()
 	for day := start.Truncate(24 * time.Hour); !day.After(end); day = day.Add(24 * time.Hour) {

@@ -431,3 +431,25 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func rawEqual(a, b json.RawMessage) bool { return bytes.Equal(a, b) }
+
+// TestExtraUsersAddVolume: the volume knob adds sign-in history and is bounded.
+func TestExtraUsersAddVolume(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	base, err := New(Config{Now: clock, HistoryDays: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, err := New(Config{Now: clock, HistoryDays: 10, ExtraUsers: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := len(base.Records("Zoom.Activity", now)), len(more.Records("Zoom.Activity", now))
+	if b < 3*a {
+		t.Errorf("100 extra users: %d sign-in records, base account %d; want well over three times", b, a)
+	}
+	if _, err := New(Config{ExtraUsers: 5001}); err == nil {
+		t.Error("5001 extra users accepted")
+	}
+}

@@ -111,7 +111,7 @@ func New(cfg Config) (*Server, error) {
 		pages:         map[string]*pageState{},
 	}
 	incidents, ops, acts, quietOps, quietActs, seq := plant(t0, start, end, cfg.LateDelay)
-	hOps, hActs := generateHistory(cfg.Seed, start, end, cfg.LateDelay, quietOps, quietActs, seq)
+	hOps, hActs := generateHistory(cfg.Seed, start, end, cfg.LateDelay, quietOps, quietActs, seq, cfg.ExtraUsers)
 	s.incidents = incidents
 	s.ops = append(ops, hOps...)
 	s.acts = append(acts, hActs...)
