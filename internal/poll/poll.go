@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/zoomwatch/zoomwatch/internal/event"
@@ -274,7 +275,6 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 	}
 	version := cur.Version
 	var pending []event.Envelope
-	var stopErr error
 
 	commit := func(cp Checkpoint) error {
 		v, err := p.cursors.CommitCursor(ctx, key, version, cp)
@@ -310,20 +310,10 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 		return nil
 	}
 	batched := make(map[string]bool)
-	pagesInWindow := 0
-	onPage := func(records []json.RawMessage) error {
-		// Stop before taking a further page of a window, never after its last one: a window
-		// read to its end moves the watermark, so every run that gets one page further than
-		// the window start makes progress that the next run keeps.
-		pagesInWindow++
-		if pagesInWindow > 1 && p.nearDeadline(ctx) {
-			if err := flush(); err != nil {
-				stopErr = err
-			} else {
-				stopErr = ErrDeadline
-			}
-			return errStop
-		}
+	// process normalizes, dedupes and delivers one page. It runs on the window's processing
+	// goroutine, so the client fetches the next page meanwhile: the rate limit, not our own
+	// work, sets the pace.
+	process := func(records []json.RawMessage) error {
 		ingested := p.cfg.Now().UTC()
 		for _, raw := range records {
 			res.Fetched++
@@ -342,8 +332,7 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 			pending = append(pending, env)
 			if len(pending) >= p.cfg.BatchSize {
 				if err := flush(); err != nil {
-					stopErr = err
-					return errStop
+					return err
 				}
 				clear(batched)
 			}
@@ -361,14 +350,54 @@ func (p *Poller) pass(ctx context.Context, key Key, rep Reporter) Result {
 			log.InfoContext(ctx, "poll pass stopped before the deadline", "delivered", res.Delivered, "watermark", res.Watermark)
 			return res
 		}
-		pagesInWindow = 0
 		fetchStart := p.cfg.Now().UTC()
-		err := rep.Pages(ctx, key.LogType, w.From, w.To, onPage)
-		if err == nil {
+		pages := make(chan []json.RawMessage, 1)
+		processed := make(chan error, 1)
+		var failed atomic.Bool
+		go func() {
+			var perr error
+			for records := range pages {
+				if perr == nil {
+					if perr = process(records); perr != nil {
+						failed.Store(true)
+					}
+				}
+			}
+			processed <- perr
+		}()
+		pagesInWindow, deadline := 0, false
+		err := rep.Pages(ctx, key.LogType, w.From, w.To, func(records []json.RawMessage) error {
+			// Stop before taking a further page of a window, never after its last one: a
+			// window read to its end moves the watermark, so every run that gets one page
+			// further than the window start makes progress that the next run keeps.
+			pagesInWindow++
+			if pagesInWindow > 1 && p.nearDeadline(ctx) {
+				deadline = true
+				return errStop
+			}
+			if failed.Load() {
+				return errStop
+			}
+			select {
+			case pages <- records:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		close(pages)
+		perr := <-processed
+		switch {
+		case perr != nil:
+			// Delivery failed: what was acknowledged is checkpointed, the rest comes again.
+			err = perr
+		case err == nil:
 			err = flush()
-		} else if errors.Is(err, errStop) {
-			err = stopErr
-		} else {
+		case deadline:
+			if err = flush(); err == nil {
+				err = ErrDeadline
+			}
+		default:
 			// Deliver what was read before the failure; it is valid and acknowledged records
 			// need not be fetched again.
 			if ferr := flush(); ferr != nil {
