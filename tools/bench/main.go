@@ -72,7 +72,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("poller drain: %w\n%s", err, out)
 	}
-	fmt.Println("### Poller drain (simulator: 179 days, both log types, 50 ms per request, 20 requests/s account limit → emulator's Kinesis)")
+	fmt.Println("### Poller drain (simulator: 179 days with 300 extra users, about 100,000 records of both log types, 50 ms per request, 20 requests/s account limit → emulator's Kinesis)")
 	fmt.Println()
 	fmt.Println("| pacing (poll/max_rps) | records | requests | wall | rate-limit bound (requests/20) | strictly sequential (requests × 50 ms) | over bound | 429s | peak Go heap (baseline) |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
