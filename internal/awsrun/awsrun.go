@@ -119,7 +119,7 @@ func NewPoller(d Deps) (*pipeline.Poller, error) {
 	if err != nil {
 		return nil, err
 	}
-	ops, err := snsalert.New(d.Clients.SNS, snsalert.Config{OpsTopicARN: d.Env.OpsTopicARN, AlertsTopicARN: d.Env.OpsTopicARN, Log: d.Log})
+	ops, err := snsalert.New(d.Clients.SNS, snsalert.Config{OpsTopicARN: d.Env.OpsTopicARN, Log: d.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -51,8 +51,9 @@ type Config struct {
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	if c.AlertsTopicARN == "" {
-		errs = append(errs, errors.New("sns alerts: alerts topic ARN is empty"))
+	if c.AlertsTopicARN == "" && c.OpsTopicARN == "" {
+		// One of the two is enough: the poller only ever notifies operators.
+		errs = append(errs, errors.New("sns alerts: neither an alerts nor an ops topic ARN is set"))
 	}
 	for _, arn := range []string{c.AlertsTopicARN, c.OpsTopicARN} {
 		if arn != "" && !strings.HasPrefix(arn, "arn:") {
@@ -87,6 +88,9 @@ func New(api API, cfg Config) (*Publisher, error) {
 // Publish sends a to the alerts topic. An alert whose message would exceed MaxMessageBytes is
 // published with fewer sample events and event IDs (event_count still counts them all).
 func (p *Publisher) Publish(ctx context.Context, a alert.Alert) error {
+	if p.cfg.AlertsTopicARN == "" {
+		return errors.New("publish alert: no alerts topic configured")
+	}
 	in, err := p.alertInput(a)
 	if err != nil {
 		return err

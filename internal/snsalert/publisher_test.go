@@ -198,6 +198,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{Config{AlertsTopicARN: topic}, true},
 		{Config{AlertsTopicARN: topic, OpsTopicARN: topic + "-ops"}, true},
+		{Config{OpsTopicARN: topic + "-ops"}, true},
 		{Config{}, false},
 		{Config{AlertsTopicARN: "zoomwatch-alerts"}, false},
 		{Config{AlertsTopicARN: topic, OpsTopicARN: "ops"}, false},
@@ -206,6 +207,16 @@ func TestConfigValidate(t *testing.T) {
 		if err := tt.cfg.Validate(); (err == nil) != tt.ok {
 			t.Errorf("%+v: %v, want ok=%v", tt.cfg, err, tt.ok)
 		}
+	}
+}
+
+func TestPublishWithoutAlertsTopic(t *testing.T) {
+	p, err := New(unusedAPI{}, Config{OpsTopicARN: topic + "-ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Publish(t.Context(), alert.Alert{RuleID: "r"}); err == nil {
+		t.Error("Publish without an alerts topic succeeded")
 	}
 }
 
