@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -43,8 +44,15 @@ type Engine struct {
 	mu     sync.Mutex // guards detect
 	detect *Worker
 
-	// noGuards turns guard pre-checks off, for tests proving they change no verdict.
-	noGuards bool
+	// noGuards turns guard pre-checks off, for tests proving they change no verdict;
+	// noAbsorb keeps repeats of counted tuples (absorb.go), for tests proving that dropping
+	// them changes no alert.
+	noGuards, noAbsorb bool
+	// absorbSeed hashes records for absorb; unacked holds the tuples whose events fired an
+	// alert not yet acknowledged, by alert ID.
+	absorbSeed maphash.Seed
+	unackedMu  sync.Mutex
+	unacked    map[string][]*absorbed
 	// parseDetail parses operation_detail; a field so benchmarks can measure alternatives.
 	parseDetail func(string) event.Detail
 }
@@ -60,10 +68,11 @@ func NewEngine(rs *RuleSet, st State, opts Options) *Engine {
 	if opts.Source == "" {
 		opts.Source = "cli"
 	}
-	e := &Engine{state: st, opts: opts, parseDetail: event.ParseOperationDetail}
-	e.admins = &adminCache{known: map[string]bool{}, state: st, onError: func(err error) {
+	e := &Engine{state: st, opts: opts, parseDetail: event.ParseOperationDetail,
+		absorbSeed: maphash.MakeSeed(), unacked: map[string][]*absorbed{}}
+	e.admins = newAdminCache(st, time.Now, func(err error) {
 		opts.Logger.Warn("admin state lookup failed", "error", err.Error())
-	}}
+	})
 	e.rules.Store(rs)
 	return e
 }
@@ -99,6 +108,9 @@ type Match struct {
 	Time         time.Time
 	// Sample is the event's raw Zoom record.
 	Sample json.RawMessage
+
+	// absorbed is the tuple Decide confirms as counted (absorb.go).
+	absorbed *absorbed
 }
 
 // Worker evaluates events on one goroutine, reusing its decoder, VM and environment so the
@@ -127,6 +139,7 @@ type Worker struct {
 	bail     bool
 	ptr      any
 	lowBuf   []byte
+	lowGrams bigramSet
 	lowState uint8
 	// matchBuf is match's scratch; sha the digest of raw records' event IDs, idBuf its input
 	// and output scratch.
@@ -139,6 +152,10 @@ type Worker struct {
 	timeText string
 	// noted are the operators this worker has noted as admins (see noteAdmin).
 	noted map[string]struct{}
+	// absorbed are the counted tuples of distinct-threshold rules, keyed by absorbKey's
+	// contents (absorb.go).
+	absorbed  map[string]*absorbed
+	absorbKey []byte
 }
 
 // NewWorker returns a worker for one goroutine.
@@ -243,7 +260,7 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	case event.Activity:
 		env.Actor = d.lower(strings.TrimSpace(f.email))
 		env.Action, env.ClientType, env.Version, env.Parsed = f.typ, f.clientType, f.version, true
-		w.emails = d.appendEmails(w.emails, env.Actor)
+		w.lazy = needEmails // the actor's, extracted when a rule reads emails
 		if ip := strings.TrimSpace(f.ipAddress); ip != "" {
 			w.ips = append(w.ips, ip)
 		}
@@ -367,12 +384,20 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 		if !ok {
 			continue
 		}
+		var counted *absorbed
+		if w.absorbs(r) {
+			var drop bool
+			if drop, counted = w.absorb(r); drop {
+				continue
+			}
+		}
 		m, err := w.match(r)
 		if err != nil {
 			w.lastErr = err
 			w.eng.conditionError(r, m.EventID, err)
 			continue
 		}
+		m.absorbed = counted
 		dst = append(dst, m)
 	}
 	return dst
@@ -536,6 +561,7 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: dedup state: %w", r.ID, err)
 	}
+	e.decided(m, d)
 	if !d.Fire {
 		return nil, nil
 	}
@@ -556,6 +582,7 @@ func (e *Engine) Ack(ctx context.Context, a alert.Alert) error {
 	if err := e.state.Ack(ctx, a.ID); err != nil {
 		return fmt.Errorf("rule %s: acknowledge alert %s: %w", a.RuleID, a.ID, err)
 	}
+	e.acked(a.ID)
 	return nil
 }
 

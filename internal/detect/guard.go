@@ -343,7 +343,8 @@ func nativeCall(name string, args []ast.Node) (native, bool) {
 			if isLit && isASCII(lit.Value) {
 				low := strings.ToLower(lit.Value)
 				if id, ok := args[0].(*ast.IdentifierNode); ok && id.Value == "text" {
-					return native{kind: kBool, b: func(w *Worker) bool { return w.textContains(low) }}, true
+					m := bigramsOf(low)
+					return native{kind: kBool, b: func(w *Worker) bool { return w.textContains(low, m) }}, true
 				}
 				return native{kind: kBool, b: func(w *Worker) bool { return icontainsLower(a(w), low) }}, true
 			}
@@ -521,29 +522,70 @@ func nativeBuiltin(n *ast.BuiltinNode) (native, bool) {
 	return native{}, false
 }
 
-// textContains is icontains(text, low) for a lower-case ASCII literal: the event's text is
-// lower-cased once (into a reused buffer) and searched for every literal of every rule.
-func (w *Worker) textContains(low string) bool {
+// textContains is icontains(text, low) for a lower-case ASCII literal with bigrams m: the
+// event's text is lower-cased once (into a reused buffer) and searched for every literal of
+// every rule. A literal with a bigram the text lacks is absent without a search, which
+// settles most of the literals rules test on an event.
+func (w *Worker) textContains(low string, m bigramSet) bool {
 	if w.lowerText() {
+		if m[0]&^w.lowGrams[0] != 0 || m[1]&^w.lowGrams[1] != 0 {
+			return false
+		}
 		return strings.Contains(bytesToString(w.lowBuf), low)
 	}
 	return icontains(w.env.Text, low)
 }
 
-// lowerText fills lowBuf with the event's text lower-cased, once per event, and reports
-// whether the text is ASCII (otherwise lowBuf is not used).
+// bigramSet is a 128-bit set of hashed byte pairs: a Bloom filter of the pairs in a string.
+type bigramSet [2]uint64
+
+// bigram is the bit of the byte pair (a, b).
+func bigram(a, b byte) (word int, bit uint64) {
+	h := (uint(a)*61 + uint(b)) & 127
+	return int(h >> 6), 1 << (h & 63)
+}
+
+// bigramsOf returns the set of s's byte pairs.
+func bigramsOf(s string) bigramSet {
+	var m bigramSet
+	for i := 1; i < len(s); i++ {
+		wd, bit := bigram(s[i-1], s[i])
+		m[wd] |= bit
+	}
+	return m
+}
+
+// lowerText fills lowBuf with the event's text lower-cased, and lowGrams with its bigrams,
+// once per event, and reports whether the text is ASCII (otherwise neither is used).
 func (w *Worker) lowerText() bool {
 	if w.lowState == lowUnknown {
 		t := w.env.Text
-		w.lowBuf = w.lowBuf[:0]
-		w.lowState = lowASCII
+		if cap(w.lowBuf) < len(t) {
+			w.lowBuf = make([]byte, len(t), 2*len(t))
+		}
+		low := w.lowBuf[:len(t)]
+		var (
+			hi    byte
+			prev  byte
+			grams bigramSet
+		)
 		for i := 0; i < len(t); i++ {
 			c := t[i]
-			if c >= 0x80 {
-				w.lowState = lowOther
-				break
+			hi |= c
+			if c-'A' < 26 {
+				c += 'a' - 'A'
 			}
-			w.lowBuf = append(w.lowBuf, lowerASCII(c))
+			low[i] = c
+			if i > 0 {
+				wd, bit := bigram(prev, c)
+				grams[wd] |= bit
+			}
+			prev = c
+		}
+		w.lowBuf, w.lowGrams = low, grams
+		w.lowState = lowASCII
+		if hi >= 0x80 {
+			w.lowState = lowOther
 		}
 	}
 	return w.lowState == lowASCII
@@ -556,13 +598,19 @@ const (
 	lowOther
 )
 
+// stringMatcher is a compiled pattern: *regexp.Regexp or *wordSeq.
+type stringMatcher interface {
+	MatchString(s string) bool
+}
+
 // lowerPattern returns, for a "(?i)…" pattern whose body has no upper-case or non-ASCII
 // characters and no further flags, the body compiled case-sensitively: on ASCII text
 // lower-cased it matches exactly where the original matches the text (every letter it names
 // is lower-case, and lower-casing ASCII changes neither \s, \d, \b nor any other class it can
 // use), and Go's regexp then finds its literal prefix with a fast substring search instead of
-// trying a case-folding match at every position. Nil when the pattern does not qualify.
-func lowerPattern(pattern string) *regexp.Regexp {
+// trying a case-folding match at every position. A body of words and whitespace runs is
+// matched without a regexp engine (wordSeq). Nil when the pattern does not qualify.
+func lowerPattern(pattern string) stringMatcher {
 	body, ok := strings.CutPrefix(pattern, "(?i)")
 	if !ok || strings.Contains(body, "(?") && strings.Count(body, "(?") != strings.Count(body, "(?:") {
 		return nil
@@ -576,11 +624,14 @@ func lowerPattern(pattern string) *regexp.Regexp {
 	if err != nil {
 		return nil
 	}
+	if ws := compileWordSeq(body); ws != nil {
+		return ws
+	}
 	return re
 }
 
 // textMatches is matches(text, re) with low the lower-case form of re (see lowerPattern).
-func (w *Worker) textMatches(re, low *regexp.Regexp) bool {
+func (w *Worker) textMatches(re *regexp.Regexp, low stringMatcher) bool {
 	if w.lowerText() {
 		return low.MatchString(bytesToString(w.lowBuf))
 	}

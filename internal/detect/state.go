@@ -97,6 +97,11 @@ type Decision struct {
 	EventIDs []string
 	// Duplicate says every bucket of the event already held it.
 	Duplicate bool
+	// NewDistinct says this call counted the observation's Distinct value in at least one
+	// of the event's buckets that did not hold it before. Then no other event of the same
+	// buckets and value was observed earlier, and none observed later adds to any count or
+	// can fire, which lets the engine drop such events before they reach State.
+	NewDistinct bool
 }
 
 // MaxEventIDs bounds the event IDs a bucket keeps for its alert.
@@ -257,6 +262,7 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 	ids := make([]string, len(bs))
 	states := make([]*memBucket, len(bs))
 	added := make([]bool, len(bs))
+	newDistinct := false
 	for i, b := range bs {
 		ids[i] = AlertID(o.RuleID, o.Key, o.Period, b)
 		w := m.buckets[ids[i]]
@@ -278,6 +284,7 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 			if w.distinct == nil {
 				w.distinct = map[string]bool{}
 			}
+			newDistinct = newDistinct || !w.distinct[o.Distinct]
 			w.distinct[o.Distinct] = true
 		}
 		if o.Time.Before(w.first) {
@@ -287,7 +294,8 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 			w.last = o.Time
 		}
 	}
-	d := Decision{Duplicate: !slices.Contains(added, true), Count: states[0].count(), First: states[0].first, Last: states[0].last}
+	d := Decision{Duplicate: !slices.Contains(added, true), Count: states[0].count(), First: states[0].first, Last: states[0].last,
+		NewDistinct: newDistinct}
 	fired := func(b Bucket) bool {
 		w := m.buckets[AlertID(o.RuleID, o.Key, o.Period, b)]
 		return w != nil && w.fired
@@ -304,20 +312,20 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 			}
 		}
 		w.fired, w.firedBy = true, o.EventID
-		return w.decision(d.Duplicate, ids[i]), nil
+		return w.decision(d, ids[i]), nil
 	}
 	for i, w := range states {
 		if !added[i] && w.fired && !w.acked && w.firedBy == o.EventID {
-			return w.decision(d.Duplicate, ids[i]), nil
+			return w.decision(d, ids[i]), nil
 		}
 	}
 	return d, nil
 }
 
-// decision describes w firing alert id.
-func (w *memBucket) decision(dup bool, id string) Decision {
+// decision describes w firing alert id for the call that decided d.
+func (w *memBucket) decision(d Decision, id string) Decision {
 	return Decision{Fire: true, AlertID: id, Count: w.count(), First: w.first, Last: w.last,
-		EventIDs: append([]string(nil), w.ids...), Duplicate: dup}
+		EventIDs: append([]string(nil), w.ids...), Duplicate: d.Duplicate, NewDistinct: d.NewDistinct}
 }
 
 // Ack implements State.
@@ -391,13 +399,28 @@ func (m *MemState) IsAdmin(_ context.Context, email string) (bool, error) {
 }
 
 // adminCache keeps the admins a detector has seen so the hot path asks State only once per
-// new operator, and lookups of known admins never leave the process.
+// new operator, and lookups of known admins never leave the process. It also remembers, for
+// adminMissTTL, that State did not know an e-mail, so a user's sign-ins cost one State read
+// per minute rather than one each (a DynamoDB read in AWS); an operator noted by another
+// detector in that minute is seen after it.
 type adminCache struct {
-	mu    sync.RWMutex
-	known map[string]bool
-	state State
+	mu     sync.RWMutex
+	known  map[string]bool
+	absent map[string]time.Time // e-mail -> when to ask State again
+	state  State
+	now    func() time.Time
 	// onError counts state failures; a failed lookup reads as "not an admin".
 	onError func(err error)
+}
+
+// adminMissTTL is how long a "not an admin" answer from State is trusted.
+const adminMissTTL = time.Minute
+
+// maxAbsent bounds adminCache.absent; past it the cache starts over.
+const maxAbsent = 1 << 16
+
+func newAdminCache(st State, now func() time.Time, onError func(error)) *adminCache {
+	return &adminCache{known: map[string]bool{}, absent: map[string]time.Time{}, state: st, now: now, onError: onError}
 }
 
 func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
@@ -412,6 +435,7 @@ func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
 	}
 	a.mu.Lock()
 	a.known[email] = true
+	delete(a.absent, email)
 	a.mu.Unlock()
 	if err := a.state.NoteAdmin(ctx, email, at); err != nil && a.onError != nil {
 		a.onError(err)
@@ -421,9 +445,14 @@ func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
 func (a *adminCache) isAdmin(ctx context.Context, email string) bool {
 	a.mu.RLock()
 	known := a.known[email]
+	retry, absent := a.absent[email]
 	a.mu.RUnlock()
 	if known {
 		return true
+	}
+	now := a.now()
+	if absent && now.Before(retry) {
+		return false
 	}
 	ok, err := a.state.IsAdmin(ctx, email)
 	if err != nil {
@@ -432,10 +461,15 @@ func (a *adminCache) isAdmin(ctx context.Context, email string) bool {
 		}
 		return false
 	}
+	a.mu.Lock()
 	if ok {
-		a.mu.Lock()
 		a.known[email] = true
-		a.mu.Unlock()
+	} else if !a.known[email] {
+		if len(a.absent) >= maxAbsent {
+			clear(a.absent)
+		}
+		a.absent[email] = now.Add(adminMissTTL)
 	}
+	a.mu.Unlock()
 	return ok
 }

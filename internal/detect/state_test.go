@@ -52,6 +52,8 @@ type step struct {
 	count    int
 	dup      bool
 	ack      bool // acknowledge the alert of the last firing step before this one
+	// newDistinct: the step's distinct value is new to one of its buckets.
+	newDistinct bool
 }
 
 func runSteps(t *testing.T, st State, threshold int, period time.Duration, steps []step) []Decision {
@@ -71,8 +73,9 @@ func runSteps(t *testing.T, st State, threshold int, period time.Duration, steps
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Fire != s.fire || d.Count != s.count || d.Duplicate != s.dup || d.Fire != (d.AlertID != "") {
-			t.Errorf("step %d (%s): %+v, want fire=%v count=%d dup=%v", i, s.id, d, s.fire, s.count, s.dup)
+		if d.Fire != s.fire || d.Count != s.count || d.Duplicate != s.dup || d.Fire != (d.AlertID != "") ||
+			d.NewDistinct != s.newDistinct {
+			t.Errorf("step %d (%s): %+v, want fire=%v count=%d dup=%v new_distinct=%v", i, s.id, d, s.fire, s.count, s.dup, s.newDistinct)
 		}
 		if d.Fire {
 			lastAlert = d.AlertID
@@ -112,9 +115,16 @@ func TestMemStateObserve(t *testing.T) {
 			{id: "b", at: time.Minute, count: 3, dup: true, ack: true}, // Ack again is harmless
 		}},
 		{"distinct values", 2, time.Hour, []step{
-			{id: "a", distinct: "ip1", count: 1},
+			{id: "a", distinct: "ip1", count: 1, newDistinct: true},
 			{id: "b", distinct: "ip1", count: 1},
-			{id: "c", distinct: "ip2", fire: true, count: 2},
+			{id: "c", distinct: "ip2", fire: true, count: 2, newDistinct: true},
+			{id: "c", distinct: "ip2", fire: true, count: 2, dup: true}, // a redelivery counts nothing new
+		}},
+		{"a distinct value new to only one grid's bucket is new", 2, time.Hour, []step{
+			{id: "a", at: 10 * time.Minute, distinct: "ip1", count: 1, newDistinct: true},
+			// Grid 0 holds ip1 already; grid 1's bucket from 0:30 does not.
+			{id: "b", at: 40 * time.Minute, distinct: "ip1", count: 1, newDistinct: true},
+			{id: "c", at: 45 * time.Minute, distinct: "ip1", count: 1},
 		}},
 		{"newest-first burst fires", 3, 10 * time.Minute, []step{
 			{id: "e3", at: 4 * time.Minute, count: 1},
@@ -211,5 +221,52 @@ func TestMemStateFirstSeenAndSweep(t *testing.T) {
 	}
 	if n := len(m.buckets); n > sweepEvery+1000 {
 		t.Errorf("%d buckets kept after two sweeps, want only recently touched ones", n)
+	}
+}
+
+// countingState counts State.IsAdmin calls.
+type countingState struct {
+	*MemState
+	isAdmin int
+}
+
+func (c *countingState) IsAdmin(ctx context.Context, email string) (bool, error) {
+	c.isAdmin++
+	return c.MemState.IsAdmin(ctx, email)
+}
+
+// TestAdminCacheAsksStateOncePerMinute: a user who is not an admin costs one State read per
+// adminMissTTL, not one per sign-in; an operator noted in between is an admin at once, and
+// one noted by another detector is seen once the minute has passed.
+func TestAdminCacheAsksStateOncePerMinute(t *testing.T) {
+	ctx := context.Background()
+	st := &countingState{MemState: NewMemState()}
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	a := newAdminCache(st, func() time.Time { return now }, nil)
+	for range 3 {
+		if a.isAdmin(ctx, "lisa@x.io") {
+			t.Fatal("lisa is not an admin")
+		}
+	}
+	if st.isAdmin != 1 {
+		t.Errorf("%d State reads for three lookups within a minute, want 1", st.isAdmin)
+	}
+	a.note(ctx, "lisa@x.io", now)
+	if !a.isAdmin(ctx, "lisa@x.io") {
+		t.Error("lisa was noted as an operator here and is still not an admin")
+	}
+	// Another detector notes bart; this one sees it after the cached answer expires.
+	if a.isAdmin(ctx, "bart@x.io") {
+		t.Fatal("bart is not an admin yet")
+	}
+	if err := st.NoteAdmin(ctx, "bart@x.io", now); err != nil {
+		t.Fatal(err)
+	}
+	if a.isAdmin(ctx, "bart@x.io") {
+		t.Error("the cached answer was not used within the minute")
+	}
+	now = now.Add(adminMissTTL)
+	if !a.isAdmin(ctx, "bart@x.io") {
+		t.Error("bart, noted elsewhere, is not an admin after the cached answer expired")
 	}
 }

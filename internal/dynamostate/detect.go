@@ -126,9 +126,10 @@ func (w *bucket) count() int {
 	return int(w.idCount)
 }
 
-func (w *bucket) decision(dup bool) detect.Decision {
+// decision describes w firing its alert for the call that decided d.
+func (w *bucket) decision(d detect.Decision) detect.Decision {
 	return detect.Decision{Fire: true, AlertID: w.alertID, Count: w.count(), First: w.first, Last: w.last,
-		EventIDs: cloneIDs(w.ids), Duplicate: dup}
+		EventIDs: cloneIDs(w.ids), Duplicate: d.Duplicate, NewDistinct: d.NewDistinct}
 }
 
 // loadBucket reads bucket b of o's group and, with o.EventID set, whether it holds the event
@@ -276,6 +277,9 @@ func (t *Table) observe(ctx context.Context, o detect.Observation) (detect.Decis
 		}
 	}
 	d := detect.Decision{Duplicate: dup, Count: st[0].count(), First: st[0].first, Last: st[0].last}
+	for _, w := range st {
+		d.NewDistinct = d.NewDistinct || w.newDistinct
+	}
 
 	// guards are the buckets the firing decision read but this call does not write.
 	var guards []*bucket
@@ -327,7 +331,7 @@ func (t *Table) observe(ctx context.Context, o detect.Observation) (detect.Decis
 	}
 	switch {
 	case dup && refire != nil:
-		return refire.decision(dup), nil
+		return refire.decision(d), nil
 	case dup:
 		return d, nil
 	}
@@ -362,9 +366,9 @@ func (t *Table) observe(ctx context.Context, o detect.Observation) (detect.Decis
 	}
 	switch {
 	case fired >= 0:
-		return st[fired].decision(dup), nil
+		return st[fired].decision(d), nil
 	case refire != nil:
-		return refire.decision(dup), nil
+		return refire.decision(d), nil
 	}
 	return d, nil
 }

@@ -41,7 +41,7 @@ var ack = call{ack: true}
 func sameDecision(a, b detect.Decision) bool {
 	return a.Fire == b.Fire && a.AlertID == b.AlertID && a.Count == b.Count && a.First.Equal(b.First) &&
 		a.Last.Equal(b.Last) && slices.Equal(a.EventIDs, b.EventIDs) && (a.EventIDs == nil) == (b.EventIDs == nil) &&
-		a.Duplicate == b.Duplicate
+		a.Duplicate == b.Duplicate && a.NewDistinct == b.NewDistinct
 }
 
 // compareObserve runs calls against tbl and a MemState, fails on the first different answer,

@@ -255,8 +255,21 @@ func ParseOperationDetail(s string) Detail {
 // returns (leftmost, then by the preference of lazy and greedy operators).
 func matchChange(rest string) (key, from, to string, ok bool) {
 	n := len(rest)
-	var failed map[int]bool   // "from" positions whose remainder cannot match
-	for p := 0; p <= n; p++ { // group 1, lazy
+	// Group 1 can only end where ':'? and spaces lead to a "from": no p before the run in
+	// front of the first "from" reaches one, so the search starts there.
+	first := indexFoldASCII(rest, "from")
+	if first < 0 {
+		return "", "", "", false
+	}
+	start := first
+	for start > 0 && isRESpace(rest[start-1]) {
+		start--
+	}
+	if start > 0 && rest[start-1] == ':' {
+		start--
+	}
+	var failed map[int]bool       // "from" positions whose remainder cannot match
+	for p := start; p <= n; p++ { // group 1, lazy
 		for colon := 1; colon >= 0; colon-- { // ':?' greedy
 			q := p
 			if colon == 1 {
@@ -350,13 +363,24 @@ func hasFoldPrefix(s, prefix string) bool {
 }
 
 // containsFoldASCII reports whether the lower-case ASCII sub occurs in s, ignoring ASCII case.
-func containsFoldASCII(s, sub string) bool {
+func containsFoldASCII(s, sub string) bool { return indexFoldASCII(s, sub) >= 0 }
+
+// indexFoldASCII returns the index of the first occurrence of the lower-case ASCII sub in s,
+// ignoring ASCII case, or -1.
+func indexFoldASCII(s, sub string) int {
+	if sub == "" {
+		return 0
+	}
+	c0, c1 := sub[0], sub[0]
+	if 'a' <= c0 && c0 <= 'z' {
+		c1 = c0 - 'a' + 'A'
+	}
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if hasFoldPrefix(s[i:], sub) {
-			return true
+		if c := s[i]; (c == c0 || c == c1) && hasFoldPrefix(s[i:], sub) {
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // findEmail returns the leftmost match of the e-mail pattern

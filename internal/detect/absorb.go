@@ -1,0 +1,151 @@
+package detect
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"sync/atomic"
+)
+
+// Some rules match far more events than they alert on. Zoom.SignIn.Many.IPs matches every
+// sign-in to count a user's distinct IP addresses; a threshold-1 rule such as
+// Zoom.SignIn.Outdated.Client matches every sign-in of an old client and alerts once per
+// group and period. Most of those events repeat a tuple State has already counted — the
+// same group, buckets and distinct value, or for threshold 1 the same group and bucket — so
+// they change no count and can never fire (State.Observe). Building their matches would
+// still cost an event ID, a copy of the record and a State call (a DynamoDB transaction in
+// AWS). The worker remembers counted tuples and drops such repeats before they become
+// matches.
+//
+// A tuple is remembered only once State said an event brought it in: the distinct value was
+// new to one of its buckets (Decision.NewDistinct), or, for threshold 1, the event fired its
+// bucket. Then that event is the only one of the tuple that can ever fire, and until the
+// alert it fired (if any) is acknowledged its redeliveries, recognised by their bytes, still
+// go all the way to State, so an alert lost between Observe and Ack is raised again. Any
+// other event of the tuple is dropped, and so are the redeliveries once nothing can be
+// raised again (the event fired nothing, or its alert was acknowledged). What a
+// user sees of it: an alert of a distinct-count rule lists one event per distinct value (the
+// first of each that State counted), and its first and last times are those of the events it
+// lists.
+
+// absorbed is a remembered tuple.
+type absorbed struct {
+	// sum identifies the record of the event that brought the tuple in.
+	sum uint64
+	// state is pending, counted or settled.
+	state atomic.Int32
+}
+
+// States of an absorbed tuple.
+const (
+	// pending: State has not yet said the event brought the tuple in; nothing is dropped.
+	pending int32 = iota
+	// counted: it did, and fired an alert not yet acknowledged; other events are dropped.
+	counted
+	// settled: it did, and nothing is left to raise again; every event is dropped.
+	settled
+)
+
+// maxUnacked bounds the fired tuples an engine tracks until their alerts are acknowledged;
+// past it the engine forgets them, which only keeps their redeliveries on the slow path.
+const maxUnacked = 4096
+
+// decided moves m's tuple on after State decided d for it.
+func (e *Engine) decided(m Match, d Decision) {
+	t := m.absorbed
+	if t == nil || !broughtIn(m.Rule, d) {
+		return
+	}
+	if !d.Fire {
+		t.state.Store(settled)
+		return
+	}
+	t.state.Store(counted)
+	e.unackedMu.Lock()
+	if len(e.unacked) >= maxUnacked {
+		clear(e.unacked)
+	}
+	e.unacked[d.AlertID] = append(e.unacked[d.AlertID], t)
+	e.unackedMu.Unlock()
+}
+
+// acked settles the tuples whose alert alertID was delivered.
+func (e *Engine) acked(alertID string) {
+	e.unackedMu.Lock()
+	ts := e.unacked[alertID]
+	delete(e.unacked, alertID)
+	e.unackedMu.Unlock()
+	for _, t := range ts {
+		t.state.Store(settled)
+	}
+}
+
+// broughtIn says a decision on a match of r means the match's event brought its tuple in.
+func broughtIn(r *Rule, d Decision) bool {
+	if r.Threshold == 1 {
+		return d.Fire && !d.Duplicate
+	}
+	return d.NewDistinct
+}
+
+// maxAbsorbed bounds a worker's remembered tuples; past it the worker starts over, which
+// only costs speed.
+const maxAbsorbed = 1 << 16
+
+// absorbs says repeats of r's counted tuples can be dropped: r alerts once per bucket or
+// counts distinct values, and has no first-seen gate (whose state every match must reach).
+func (w *Worker) absorbs(r *Rule) bool {
+	return (r.Threshold == 1 || r.distinct != nil) && r.firstSeen == nil && !w.eng.opts.NoDedup && !w.eng.noAbsorb
+}
+
+// absorb reports whether the current event repeats a tuple of r that State already counted,
+// so it can be dropped; otherwise it returns the entry a match should confirm in Decide (nil
+// when the tuple already has one). A template error leaves the event to match, which
+// reports it.
+func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
+	env := &w.env
+	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
+		w.fill(needs)
+	}
+	p := int64(max(r.DedupPeriod, 1))
+	ns := clampTime(env.Time).UnixNano()
+	// Fixed-width numbers first, then the rule ID and rendered strings, each ended by 0.
+	k := binary.LittleEndian.AppendUint64(w.absorbKey[:0], uint64(p))
+	k = binary.LittleEndian.AppendUint64(k, uint64(floorDiv(ns, p)))
+	if r.Threshold > 1 {
+		k = binary.LittleEndian.AppendUint64(k, uint64(floorDiv(ns-p/2, p)))
+	}
+	k = append(k, r.ID...)
+	k = append(k, 0)
+	var err error
+	if r.dedupKey != nil {
+		if k, err = r.dedupKey.appendTo(k, env); err != nil {
+			w.absorbKey = k
+			return false, nil
+		}
+	}
+	// Threshold 1 uses grid 0 only and fires once per bucket whatever the distinct value.
+	if r.Threshold > 1 {
+		k = append(k, 0)
+		if k, err = r.distinct.appendTo(k, env); err != nil {
+			w.absorbKey = k
+			return false, nil
+		}
+	}
+	w.absorbKey = k
+	e, ok := w.absorbed[string(k)]
+	if ok {
+		switch e.state.Load() {
+		case settled:
+			return true, nil
+		case counted:
+			return e.sum != maphash.Bytes(w.eng.absorbSeed, w.raw), nil
+		}
+		return false, nil
+	}
+	if w.absorbed == nil || len(w.absorbed) >= maxAbsorbed {
+		w.absorbed = map[string]*absorbed{}
+	}
+	e = &absorbed{sum: maphash.Bytes(w.eng.absorbSeed, w.raw)}
+	w.absorbed[string(k)] = e
+	return false, e
+}

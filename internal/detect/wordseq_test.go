@@ -1,0 +1,103 @@
+package detect
+
+import (
+	"regexp"
+	"testing"
+)
+
+// wordSeqPatterns are lower-cased rule patterns (lowerPattern's form) and variations; want
+// says whether compileWordSeq takes the pattern.
+var wordSeqPatterns = []struct {
+	pattern string
+	want    bool
+}{
+	{`sign\s+in\s+with\s+two-factor\s+authentication\s*:\s*from\s+on\s+to\s+off\b`, true},
+	{`allow\s+cloud\s+recording\s+sharing\s*:\s*from\s+off\s+to\s+on\b`, true},
+	{`:\s*from\s+on\s+to\s+off\b`, true},
+	{`\b(sso|saml)\b`, false},
+	{`\bsso\b`, true},
+	{`^\s*delete\s+role\b`, true},
+	{`^delete`, true},
+	{`^\s*(delete|remove)\s+role\b`, false},
+	{`passcode[^:]*:\s*from\s+on\s+to\s+off\b`, false},
+	{`cloud\s+recordings?\s*:`, false},
+	{`a\s+\s*b`, false},
+	{`\s+from`, false},
+	{`from\s+on$`, false},
+	{`from\s+?on`, false},
+	{`x y\s*`, true},
+}
+
+func TestCompileWordSeq(t *testing.T) {
+	for _, tt := range wordSeqPatterns {
+		if got := compileWordSeq(tt.pattern) != nil; got != tt.want {
+			t.Errorf("compileWordSeq(%q) compiled: %v, want %v", tt.pattern, got, tt.want)
+		}
+	}
+}
+
+// wordSeqTexts are lower-cased operation details, matches and near misses.
+var wordSeqTexts = []string{
+	"security  - sign in with two-factor authentication: from on to off",
+	"security  - sign in with two-factor authentication: from off to on",
+	"security  - sign in  with\ttwo-factor authentication :from  on to off (all users)",
+	"security  - sign in with two-factor authentication: from on to offline",
+	"sign in with sign in with two-factor authentication: from on to off",
+	"edit group a  - allow cloud recording sharing: from off to on",
+	"allow cloud recording sharing:from off to on_",
+	"delete role  auditors",
+	"  delete role auditors",
+	"x delete role auditors",
+	"single sign-on  - sso: from a to b",
+	"ssologin",
+	"x y",
+	"x yz",
+	"",
+}
+
+func TestWordSeqMatchesRegexp(t *testing.T) {
+	n := 0
+	for _, tt := range wordSeqPatterns {
+		ws := compileWordSeq(tt.pattern)
+		if ws == nil {
+			continue
+		}
+		re := regexp.MustCompile(tt.pattern)
+		for _, s := range wordSeqTexts {
+			if got, want := ws.MatchString(s), re.MatchString(s); got != want {
+				t.Errorf("%q on %q: %v, regexp says %v", tt.pattern, s, got, want)
+			}
+			if ws.MatchString(s) {
+				n++
+			}
+		}
+	}
+	if n < 8 {
+		t.Errorf("only %d matches: the texts do not exercise the patterns", n)
+	}
+}
+
+// FuzzWordSeq checks the matcher against Go's regexp on fuzzed text for every pattern it
+// compiles.
+func FuzzWordSeq(f *testing.F) {
+	for _, s := range wordSeqTexts {
+		f.Add(s)
+	}
+	type pair struct {
+		ws *wordSeq
+		re *regexp.Regexp
+	}
+	var ps []pair
+	for _, tt := range wordSeqPatterns {
+		if ws := compileWordSeq(tt.pattern); ws != nil {
+			ps = append(ps, pair{ws, regexp.MustCompile(tt.pattern)})
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, p := range ps {
+			if got, want := p.ws.MatchString(s), p.re.MatchString(s); got != want {
+				t.Fatalf("%s on %q: %v, regexp says %v", p.re, s, got, want)
+			}
+		}
+	})
+}
