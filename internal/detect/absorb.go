@@ -89,7 +89,7 @@ func broughtIn(r *Rule, d Decision) bool {
 
 // maxAbsorbed bounds a worker's remembered tuples; past it the worker starts over, which
 // only costs speed.
-const maxAbsorbed = 1 << 16
+const maxAbsorbed = 1 << 14
 
 // absorbs says repeats of r's counted tuples can be dropped: r alerts once per bucket or
 // counts distinct values, and has no first-seen gate (whose state every match must reach).

@@ -36,14 +36,21 @@ var (
 	versions = []string{"6.2.5.12345", "6.1.0.1000", "5.9.3.1234", "-", "6.3.1.500"}
 )
 
-// mixedCorpus returns n raw Zoom records, about one in 500 risky, 60% operation logs.
-func mixedCorpus(n int, seed uint64) [][]byte {
+// mixedCorpus returns n raw Zoom records, about one in 500 risky, 60% operation logs; the
+// sign-ins are by six users.
+func mixedCorpus(n int, seed uint64) [][]byte { return mixedCorpusUsers(n, seed, 0) }
+
+// mixedCorpusUsers is mixedCorpus with the sign-ins by nUsers users (0: the six of users).
+func mixedCorpusUsers(n int, seed uint64, nUsers int) [][]byte {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	t0 := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	out := make([][]byte, 0, n)
 	for i := 0; i < n; i++ {
 		ts := t0.Add(time.Duration(i) * 3 * time.Second).Format(time.RFC3339)
 		u := users[rng.IntN(len(users))]
+		if nUsers > 0 {
+			u = fmt.Sprintf("user%d@x.io", rng.IntN(nUsers))
+		}
 		if rng.IntN(10) < 6 {
 			d := benignDetails[rng.IntN(len(benignDetails))]
 			if rng.IntN(500) == 0 {

@@ -153,7 +153,6 @@ func foldKey(key string, known []string) string {
 }
 
 func (d *decoder) topKey(b []byte, key string, v int) (int, error) {
-	key = foldKey(key, topKeys)
 	var (
 		dst  *string
 		flag uint16
@@ -211,6 +210,10 @@ func (d *decoder) topKey(b []byte, key string, v int) (int, error) {
 		}
 		return end, nil
 	default:
+		// Keys are nearly always spelled as above; only the others are case-folded.
+		if k := foldKey(key, topKeys); k != key {
+			return d.topKey(b, k, v)
+		}
 		return skipValue(b, v, 0)
 	}
 	s, next, ok, err := d.strField(b, v)

@@ -126,7 +126,6 @@ type Worker struct {
 	envID  string
 	emails []string
 	ips    []string
-	cands  []*Rule
 	// lazy holds the need bits not yet filled for the current event.
 	lazy         uint8
 	canon        []byte
@@ -150,8 +149,10 @@ type Worker struct {
 	curID string
 	// timeText is a raw record's time, parsed when needTime is filled.
 	timeText string
-	// noted are the operators this worker has noted as admins (see noteAdmin).
-	noted map[string]struct{}
+	// noted are the operators this worker has noted as admins (see noteAdmin), each
+	// mapped to itself (an owned copy); lastNoted is the latest.
+	noted     map[string]string
+	lastNoted string
 	// absorbed are the counted tuples of distinct-threshold rules, keyed by absorbKey's
 	// contents (absorb.go).
 	absorbed  map[string]*absorbed
@@ -216,19 +217,13 @@ func (w *Worker) candidates(rs *RuleSet, lt event.LogType, category string) []*R
 	if len(ix.byCategory) == 0 || category == "" {
 		return ix.any
 	}
-	var cat []*Rule
 	category = strings.TrimSpace(category)
 	for i := range ix.byCategory {
 		if strings.EqualFold(category, ix.byCategory[i].category) {
-			cat = ix.byCategory[i].rules
-			break
+			return ix.byCategory[i].rules
 		}
 	}
-	if len(cat) == 0 {
-		return ix.any
-	}
-	w.cands = append(append(w.cands[:0], ix.any...), cat...)
-	return w.cands
+	return ix.any
 }
 
 func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, dst []Match) ([]Match, error) {
@@ -319,17 +314,18 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 // the event, so what the engine keeps is a copy; the worker remembers whom it already noted,
 // so an operator is copied and noted once, not on every record.
 func (w *Worker) noteAdmin(ctx context.Context, email string) {
-	if email == "" {
-		return
+	if email == "" || email == w.lastNoted {
+		return // an operator's records usually come in runs
 	}
-	if _, ok := w.noted[email]; ok {
+	if owned, ok := w.noted[email]; ok {
+		w.lastNoted = owned
 		return
 	}
 	if w.noted == nil || len(w.noted) >= maxNoted {
-		w.noted = map[string]struct{}{}
+		w.noted = map[string]string{}
 	}
 	email = strings.Clone(email)
-	w.noted[email] = struct{}{}
+	w.noted[email], w.lastNoted = email, email
 	w.eng.admins.note(ctx, email, time.Time{})
 }
 
@@ -373,6 +369,10 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 	for _, r := range cands {
 		if r.isSuppressed(env) {
 			continue
+		}
+		if g := r.textGrams; (g != bigramSet{}) && !w.eng.noGuards && w.lowerText() &&
+			g[0]&^w.lowGrams[0]|g[1]&^w.lowGrams[1] != 0 {
+			continue // the text lacks a literal the condition requires
 		}
 		env.Params = r.Params
 		ok, err := w.verdict(r)

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"encoding/binary"
 	"regexp"
 	"strconv"
 	"strings"
@@ -206,20 +207,35 @@ func icontains(s, sub string) bool {
 	if len(sub) > len(s) {
 		return false
 	}
-	if isASCII(s) && isASCII(sub) {
-		// Allocation-free ASCII scan: the common case for Zoom setting names.
-		first := lowerASCII(sub[0])
-		for i := 0; i+len(sub) <= len(s); i++ {
-			if lowerASCII(s[i]) != first {
-				continue
-			}
-			if equalFoldASCII(s[i:i+len(sub)], sub) {
-				return true
-			}
+	if isASCII(sub) {
+		// Allocation-free ASCII scan: the common case for Zoom setting names. An ASCII match
+		// is a match of the lower-cased strings whatever else s holds; only when there is
+		// none does non-ASCII text need lower-casing (a few runes lower-case to ASCII).
+		if indexFoldLower(s, sub) >= 0 {
+			return true
 		}
-		return false
+		if isASCII(s) {
+			return false
+		}
 	}
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}
+
+// indexFoldLower returns the index of the first ASCII-case-insensitive occurrence of the
+// ASCII sub in s, or -1.
+func indexFoldLower(s, sub string) int {
+	if len(sub) == 0 {
+		return 0
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		// c|0x20 equals a lower-case letter only for that letter and its upper case; for
+		// other bytes the comparison below decides.
+		if c := s[i]; (c == first || c|0x20 == first) && equalFoldASCII(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }
 
 func istarts(s, prefix string) bool {
@@ -319,7 +335,13 @@ func isAdmin(sys *sysContext, params map[string]any, actor string) bool {
 }
 
 func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= 0x80 {
 			return false
 		}

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/binary"
 	"regexp"
 	"strconv"
 	"strings"
@@ -257,7 +258,13 @@ func nativeBinary(n *ast.BinaryNode) (native, bool) {
 		}
 		if id, ok := n.Left.(*ast.IdentifierNode); ok && id.Value == "text" {
 			if low := lowerPattern(lit.Value); low != nil {
-				return native{kind: kBool, b: func(w *Worker) bool { return w.textMatches(re, low) }}, true
+				// The regexp engine is worth avoiding; a wordSeq is as quick as the check.
+				var req literalSet
+				if _, ok := low.(*regexp.Regexp); ok {
+					lits := requiredLiterals(strings.TrimPrefix(lit.Value, "(?i)"))
+					req = newLiteralSet(lits[:min(len(lits), maxRequired)])
+				}
+				return native{kind: kBool, b: func(w *Worker) bool { return w.textMatches(re, low, req) }}, true
 			}
 		}
 		return native{kind: kBool, b: func(w *Worker) bool { return re.MatchString(s(w)) }}, true
@@ -564,27 +571,34 @@ func (w *Worker) lowerText() bool {
 			w.lowBuf = make([]byte, len(t), 2*len(t))
 		}
 		low := w.lowBuf[:len(t)]
-		var (
-			hi    byte
-			prev  byte
-			grams bigramSet
-		)
-		for i := 0; i < len(t); i++ {
+		// Lower-case eight bytes at a time: a byte is upper-case ASCII when adding 0x3f to
+		// its low seven bits carries into bit 7 ('A' and above) and adding 0x25 does not
+		// ('Z' and below); bytes with bit 7 set are left alone and make the text non-ASCII.
+		const sevens, highs = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+		var hi uint64
+		i := 0
+		for ; i+8 <= len(t); i += 8 {
+			x := binary.LittleEndian.Uint64([]byte(t[i : i+8]))
+			hi |= x
+			upper := ((x & sevens) + 0x3f3f3f3f3f3f3f3f) &^ ((x & sevens) + 0x2525252525252525) &^ x & highs
+			binary.LittleEndian.PutUint64(low[i:], x|upper>>2)
+		}
+		for ; i < len(t); i++ {
 			c := t[i]
-			hi |= c
+			hi |= uint64(c)
 			if c-'A' < 26 {
 				c += 'a' - 'A'
 			}
 			low[i] = c
-			if i > 0 {
-				wd, bit := bigram(prev, c)
-				grams[wd] |= bit
-			}
-			prev = c
+		}
+		var grams bigramSet
+		for i := 1; i < len(low); i++ {
+			wd, bit := bigram(low[i-1], low[i])
+			grams[wd] |= bit
 		}
 		w.lowBuf, w.lowGrams = low, grams
 		w.lowState = lowASCII
-		if hi >= 0x80 {
+		if hi&highs != 0 {
 			w.lowState = lowOther
 		}
 	}
@@ -630,12 +644,36 @@ func lowerPattern(pattern string) stringMatcher {
 	return re
 }
 
-// textMatches is matches(text, re) with low the lower-case form of re (see lowerPattern).
-func (w *Worker) textMatches(re *regexp.Regexp, low stringMatcher) bool {
+// textMatches is matches(text, re) with low the lower-case form of re (see lowerPattern)
+// and req the literals every match of low contains.
+func (w *Worker) textMatches(re *regexp.Regexp, low stringMatcher, req literalSet) bool {
 	if w.lowerText() {
+		for i, lit := range req.lits {
+			if !w.textContains(lit, req.grams[i]) {
+				return false
+			}
+		}
 		return low.MatchString(bytesToString(w.lowBuf))
 	}
 	return re.MatchString(w.env.Text)
+}
+
+// maxRequired is how many of a pattern's required literals (the longest, most selective)
+// are checked before it runs: on a near miss every check passes and only costs time.
+const maxRequired = 3
+
+// literalSet is lower-case literals with their bigrams.
+type literalSet struct {
+	lits  []string
+	grams []bigramSet
+}
+
+func newLiteralSet(lits []string) literalSet {
+	ls := literalSet{lits: lits}
+	for _, l := range lits {
+		ls.grams = append(ls.grams, bigramsOf(l))
+	}
+	return ls
 }
 
 // icontainsLower is icontains(s, low) for a lower-case ASCII low, without re-examining low.
@@ -646,14 +684,106 @@ func icontainsLower(s, low string) bool {
 	if len(low) > len(s) {
 		return false
 	}
-	if !isASCII(s) {
-		return icontains(s, low)
+	return indexFoldLower(s, low) >= 0 || !isASCII(s) && icontains(s, low)
+}
+
+// textGramsOf returns the bigrams of the text literals n cannot be true without, taken only
+// from the conjuncts evaluated before the first one that could fail or read anything but a
+// string field: skipping a rule whose literals the event's text lacks then changes neither
+// its verdict nor its errors (icontains(text, "lit") and matches(text, "(?i)…") are false
+// there, and nothing before them can fail).
+func textGramsOf(n ast.Node) bigramSet {
+	var conj []ast.Node
+	var flatten func(n ast.Node)
+	flatten = func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+			flatten(b.Left)
+			flatten(b.Right)
+			return
+		}
+		conj = append(conj, n)
 	}
-	first := low[0]
-	for i := 0; i+len(low) <= len(s); i++ {
-		if lowerASCII(s[i]) == first && equalFoldASCII(s[i:i+len(low)], low) {
-			return true
+	flatten(n)
+	var m bigramSet
+	for _, c := range conj {
+		lits, safe := textLiterals(c)
+		if !safe {
+			break
+		}
+		for _, l := range lits {
+			g := bigramsOf(l)
+			m[0] |= g[0]
+			m[1] |= g[1]
 		}
 	}
-	return false
+	return m
+}
+
+// textLiterals returns the lower-case literals the text must contain for c to be true, and
+// whether c is a test that cannot fail: a string helper or comparison of string fields and
+// literals.
+func textLiterals(c ast.Node) (lits []string, safe bool) {
+	isText := func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		return ok && id.Value == "text"
+	}
+	isField := func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		if !ok {
+			return false
+		}
+		_, str := stringFields[id.Value]
+		return str
+	}
+	literal := func(n ast.Node) (string, bool) {
+		s, ok := n.(*ast.StringNode)
+		if !ok {
+			return "", false
+		}
+		return s.Value, true
+	}
+	pattern := func(p string) []string {
+		if lowerPattern(p) == nil {
+			return nil
+		}
+		return requiredLiterals(strings.TrimPrefix(p, "(?i)"))
+	}
+	switch c := c.(type) {
+	case *ast.CallNode:
+		id, ok := c.Callee.(*ast.IdentifierNode)
+		if !ok || len(c.Arguments) != 2 || !isField(c.Arguments[0]) {
+			return nil, false
+		}
+		lit, ok := literal(c.Arguments[1])
+		if !ok {
+			return nil, false
+		}
+		switch id.Value {
+		case "icontains":
+			if isText(c.Arguments[0]) && isASCII(lit) {
+				return []string{strings.ToLower(lit)}, true
+			}
+			return nil, true
+		case "istarts", "iequals":
+			return nil, true
+		case "__matches":
+			if _, err := regexp.Compile(lit); err == nil && isText(c.Arguments[0]) {
+				return pattern(lit), true
+			}
+		}
+	case *ast.BinaryNode:
+		lit, ok := literal(c.Right)
+		if !ok || !isField(c.Left) {
+			return nil, false
+		}
+		switch c.Operator {
+		case "==", "!=":
+			return nil, true
+		case "matches":
+			if _, err := regexp.Compile(lit); err == nil && isText(c.Left) {
+				return pattern(lit), true
+			}
+		}
+	}
+	return nil, false
 }

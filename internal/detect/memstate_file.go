@@ -10,14 +10,22 @@ import (
 // memSnapshot is MemState's persistent form, so the laptop pipeline keeps its groups, first
 // sightings and known admins across runs like the DynamoDB table does in AWS.
 type memSnapshot struct {
-	Version int                       `json:"version"`
-	Buckets map[string]memBucketState `json:"buckets"`
+	Version int `json:"version"`
+	// Groups are the buckets (version 2); version 1 keyed them by alert ID in Buckets, from
+	// which they cannot be rebuilt.
+	Groups  []memBucketState          `json:"groups"`
+	Buckets map[string]memBucketState `json:"buckets,omitempty"`
 	Seen    map[string]memSeenState   `json:"seen"`
 	Admins  []string                  `json:"admins"`
 	Newest  time.Time                 `json:"newest"`
 }
 
 type memBucketState struct {
+	Rule     string        `json:"rule"`
+	Key      string        `json:"key"`
+	Grid     int           `json:"grid"`
+	Index    int64         `json:"index"`
+	AlertID  string        `json:"alert_id,omitempty"`
 	Period   time.Duration `json:"period"`
 	End      time.Time     `json:"end"`
 	First    time.Time     `json:"first"`
@@ -35,21 +43,23 @@ type memSeenState struct {
 	FirstID string    `json:"first_id"`
 }
 
-const memSnapshotVersion = 1
+const memSnapshotVersion = 2
 
 // Save writes the state to w.
 func (m *MemState) Save(w io.Writer) error {
 	m.mu.Lock()
-	snap := memSnapshot{Version: memSnapshotVersion, Buckets: map[string]memBucketState{}, Seen: map[string]memSeenState{}, Newest: m.newest}
-	for id, b := range m.buckets {
-		bs := memBucketState{Period: b.period, End: b.end, First: b.first, Last: b.last, IDs: b.ids, Fired: b.fired, FiredBy: b.firedBy, Acked: b.acked}
+	snap := memSnapshot{Version: memSnapshotVersion, Seen: map[string]memSeenState{}, Newest: m.newest}
+	for k, b := range m.buckets {
+		bs := memBucketState{Rule: k.rule, Key: k.key, Grid: k.b.Grid, Index: k.b.Index, AlertID: b.alertID,
+			Period: b.period, End: b.end, First: b.first, Last: b.last, IDs: b.ids, Fired: b.fired, FiredBy: b.firedBy, Acked: b.acked}
 		for e := range b.idSet {
 			bs.AllIDs = append(bs.AllIDs, e)
 		}
-		for d := range b.distinct {
+		bs.Distinct = append(bs.Distinct, b.values...)
+		for d := range b.valueSet {
 			bs.Distinct = append(bs.Distinct, d)
 		}
-		snap.Buckets[id] = bs
+		snap.Groups = append(snap.Groups, bs)
 	}
 	for k, s := range m.seen {
 		snap.Seen[k] = memSeenState{Until: s.until, FirstID: s.firstID}
@@ -72,23 +82,31 @@ func LoadMemState(r io.Reader) (*MemState, error) {
 	if err := json.NewDecoder(r).Decode(&snap); err != nil {
 		return nil, fmt.Errorf("read detector state: %w", err)
 	}
-	if snap.Version != memSnapshotVersion {
+	// A version 1 file keeps its first sightings and admins; its open grouping windows
+	// start over (their keys cannot be recovered from alert IDs).
+	if snap.Version != memSnapshotVersion && snap.Version != 1 {
 		return nil, fmt.Errorf("read detector state: version %d, want %d", snap.Version, memSnapshotVersion)
 	}
 	m := NewMemState()
 	m.newest = snap.Newest
-	for id, bs := range snap.Buckets {
-		b := &memBucket{period: bs.Period, end: bs.End, first: bs.First, last: bs.Last, ids: bs.IDs, idSet: map[string]bool{}, fired: bs.Fired, firedBy: bs.FiredBy, acked: bs.Acked}
-		for _, e := range bs.AllIDs {
-			b.idSet[e] = true
+	for _, bs := range snap.Groups {
+		b := &memBucket{period: bs.Period, end: bs.End, first: bs.First, last: bs.Last, alertID: bs.AlertID,
+			fired: bs.Fired, firedBy: bs.FiredBy, acked: bs.Acked}
+		ids := bs.AllIDs
+		if len(ids) == 0 {
+			ids = bs.IDs // a small bucket keeps only its list
 		}
-		if len(bs.Distinct) > 0 {
-			b.distinct = map[string]bool{}
-			for _, d := range bs.Distinct {
-				b.distinct[d] = true
-			}
+		for _, e := range ids {
+			b.addID(e)
 		}
-		m.buckets[id] = b
+		b.ids = bs.IDs
+		for _, d := range bs.Distinct {
+			b.addValue(d)
+		}
+		m.buckets[memKey{rule: bs.Rule, key: bs.Key, period: bs.Period, b: Bucket{Grid: bs.Grid, Index: bs.Index}}] = b
+		if b.fired && b.alertID != "" {
+			m.fired[b.alertID] = b
+		}
 	}
 	for k, s := range snap.Seen {
 		m.seen[k] = memSeen{until: s.Until, firstID: s.FirstID}

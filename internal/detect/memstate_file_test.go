@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,7 +20,7 @@ func TestMemStateSurvivesSaveAndLoad(t *testing.T) {
 		return Observation{
 			RuleID: "r", Key: fmt.Sprintf("k%d", i%3), EventID: fmt.Sprintf("e%d", i%17),
 			Time: t0.Add(time.Duration(i%11) * 7 * time.Minute), Period: time.Hour, Threshold: 1 + i%3,
-			Distinct: fmt.Sprintf("ip%d", i%4),
+			Distinct: fmt.Sprintf("ip%d", i%12),
 		}
 	}
 	step := func(s *MemState, i int) string {
@@ -40,7 +41,7 @@ func TestMemStateSurvivesSaveAndLoad(t *testing.T) {
 			_ = s.NoteAdmin(ctx, fmt.Sprintf("a%d@x.io", i), t0)
 		}
 		admin, _ := s.IsAdmin(ctx, fmt.Sprintf("a%d@x.io", i-9))
-		return fmt.Sprintf("%v %v %d %s %v %v %v", d.Fire, d.Duplicate, d.Count, d.AlertID, d.EventIDs, first, admin)
+		return fmt.Sprintf("%v %v %v %d %s %v %v %v", d.Fire, d.Duplicate, d.NewDistinct, d.Count, d.AlertID, d.EventIDs, first, admin)
 	}
 	a := NewMemState()
 	for i := range 60 {
@@ -68,5 +69,26 @@ func TestMemStateSurvivesSaveAndLoad(t *testing.T) {
 	}
 	if _, err := LoadMemState(bytes.NewBufferString(`{"version":99}`)); err == nil {
 		t.Error("a state of an unknown version was loaded")
+	}
+}
+
+// TestLoadVersion1State: a state file written before buckets were saved by their parts keeps
+// its first sightings and admins; its grouping windows start over.
+func TestLoadVersion1State(t *testing.T) {
+	v1 := `{"version":1,"buckets":{"0123456789abcdef0123456789abcdef":{"period":60000000000,"ids":["e1"],"all_ids":["e1"],"fired":true}},` +
+		`"seen":{"r|k":{"until":"2027-01-01T00:00:00Z","first_id":"e1"}},"admins":["boss@x.io"],"newest":"2026-11-20T10:00:00Z"}`
+	m, err := LoadMemState(strings.NewReader(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if ok, _ := m.IsAdmin(ctx, "boss@x.io"); !ok {
+		t.Error("the admin was not kept")
+	}
+	if first, _ := m.FirstSeen(ctx, "r|k", "e2", time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC), time.Hour); first {
+		t.Error("the first sighting was not kept")
+	}
+	if len(m.buckets) != 0 {
+		t.Errorf("%d buckets loaded from a version 1 file", len(m.buckets))
 	}
 }

@@ -125,6 +125,8 @@ type Rule struct {
 	needs, matchNeeds uint8
 	// guards are literal tests the condition requires; see guard.
 	guards []guard
+	// textGrams are the bigrams of text literals the condition requires (textGramsOf).
+	textGrams bigramSet
 }
 
 // RuleTest is one inline test case of a rule.
@@ -155,7 +157,8 @@ type typeIndex struct {
 	byCategory []categoryRules
 }
 
-// categoryRules are the rules declaring one lower-cased category.
+// categoryRules are the rules to evaluate for one lower-cased category: the typeIndex's any
+// rules followed by the ones that declared it.
 type categoryRules struct {
 	category string
 	rules    []*Rule
@@ -256,6 +259,14 @@ func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 			}
 		}
 	}
+	// Each category's list is evaluated after the rules for every category; joined once
+	// here, an event's candidates are a lookup, not a copy.
+	for _, ix := range rs.index {
+		for i := range ix.byCategory {
+			cr := &ix.byCategory[i]
+			cr.rules = append(append([]*Rule(nil), ix.any...), cr.rules...)
+		}
+	}
 	return rs, nil
 }
 
@@ -334,6 +345,7 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	ast.Walk(&node, &ids)
 	r.needs = ids.needs
 	r.guards = guardsOf(node)
+	r.textGrams = textGramsOf(node)
 	if strings.TrimSpace(rf.Title) == "" {
 		return nil, fail("$.title", "title is required")
 	}

@@ -213,35 +213,64 @@ func EventAlertID(ruleID, eventID string) string {
 
 // MemState is State in memory, for the CLI and tests. It is safe for concurrent use.
 //
-// To stay within constant memory over long inputs it forgets, every sweepEvery observations,
-// buckets that no observation touched since the previous sweep and that ended more than a
+// To stay within constant memory over long inputs it forgets, every sweepEvery observations
+// or sweepSpan of event time, buckets that no observation touched since the previous sweep and that ended more than a
 // period before the newest event time observed, and first-seen keys whose TTL has passed by
 // that time. An event arriving later than that may therefore count (and alert) again; the
 // DynamoDB state keeps items for their TTL instead.
 type MemState struct {
-	mu       sync.Mutex
-	buckets  map[string]*memBucket // by alert ID
+	mu      sync.Mutex
+	buckets map[memKey]*memBucket
+	// fired holds the buckets that fired, by alert ID, for Ack.
+	fired    map[string]*memBucket
 	seen     map[string]memSeen
 	admins   map[string]bool
 	newest   time.Time
 	observed int
+	// swept and sweptAt are observed and newest at the last sweep.
+	swept   int
+	sweptAt time.Time
 }
 
-// sweepEvery is how many observations pass between sweeps of expired buckets.
-const sweepEvery = 1 << 16
+// sweepEvery is how many observations pass between sweeps of expired buckets; sweepSpan how
+// far event time may advance between them (the engine observes only what can change State,
+// so observations alone can be far apart).
+const (
+	sweepEvery = 1 << 16
+	sweepSpan  = 6 * time.Hour
+)
+
+// memKey names a bucket. Buckets are found by their parts rather than by AlertID, which
+// hashes them: most observations never need the alert ID.
+type memKey struct {
+	rule, key string
+	period    time.Duration
+	b         Bucket
+}
 
 type memBucket struct {
 	period      time.Duration
 	end         time.Time
 	first, last time.Time
-	ids         []string
-	idSet       map[string]bool
-	distinct    map[string]bool
-	fired       bool
-	firedBy     string
-	acked       bool
-	touched     int
+	// ids are the first MaxEventIDs event IDs; n counts them all. idSet holds every ID once
+	// the bucket outgrows smallSet (a linear search of ids is quicker below).
+	ids   []string
+	n     int
+	idSet map[string]bool
+	// values, valueSet and distinct are the same for distinct values: distinct says the
+	// bucket counts them.
+	values   []string
+	valueSet map[string]bool
+	distinct bool
+	alertID  string // set when the bucket fires
+	fired    bool
+	firedBy  string
+	acked    bool
+	touched  int
 }
+
+// smallSet is how many members a bucket searches linearly before it keeps a map.
+const smallSet = 8
 
 type memSeen struct {
 	until   time.Time
@@ -250,7 +279,69 @@ type memSeen struct {
 
 // NewMemState returns an empty in-memory state.
 func NewMemState() *MemState {
-	return &MemState{buckets: map[string]*memBucket{}, seen: map[string]memSeen{}, admins: map[string]bool{}}
+	return &MemState{buckets: map[memKey]*memBucket{}, fired: map[string]*memBucket{},
+		seen: map[string]memSeen{}, admins: map[string]bool{}}
+}
+
+// hasID says the bucket counted the event.
+func (w *memBucket) hasID(id string) bool {
+	if w.idSet != nil {
+		return w.idSet[id]
+	}
+	return slices.Contains(w.ids, id)
+}
+
+// addID counts a new event.
+func (w *memBucket) addID(id string) {
+	if len(w.ids) < MaxEventIDs {
+		w.ids = append(w.ids, id)
+	}
+	w.n++
+	switch {
+	case w.idSet != nil:
+		w.idSet[id] = true
+	case w.n > smallSet:
+		w.idSet = make(map[string]bool, 2*w.n)
+		for _, e := range w.ids {
+			w.idSet[e] = true
+		}
+	}
+}
+
+// addValue counts a distinct value and says whether it is new to the bucket.
+func (w *memBucket) addValue(v string) bool {
+	w.distinct = true
+	if w.valueSet != nil {
+		if w.valueSet[v] {
+			return false
+		}
+		w.valueSet[v] = true
+		return true
+	}
+	if slices.Contains(w.values, v) {
+		return false
+	}
+	w.values = append(w.values, v)
+	if len(w.values) > smallSet {
+		w.valueSet = make(map[string]bool, 2*len(w.values))
+		for _, e := range w.values {
+			w.valueSet[e] = true
+		}
+		w.values = nil
+	}
+	return true
+}
+
+// bucketsOf is BucketsOf without allocating.
+func bucketsOf(t time.Time, period time.Duration, threshold int) ([2]Bucket, int) {
+	p := int64(max(period, 1))
+	ns := clampTime(t).UnixNano()
+	bs := [2]Bucket{{Grid: 0, Index: floorDiv(ns, p)}}
+	if threshold > 1 && p >= 2 {
+		bs[1] = Bucket{Grid: 1, Index: floorDiv(ns-p/2, p)}
+		return bs, 2
+	}
+	return bs, 1
 }
 
 // Observe implements State.
@@ -258,34 +349,28 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep(o.Time)
-	bs := BucketsOf(o.Time, o.Period, o.Threshold)
-	ids := make([]string, len(bs))
-	states := make([]*memBucket, len(bs))
-	added := make([]bool, len(bs))
-	newDistinct := false
-	for i, b := range bs {
-		ids[i] = AlertID(o.RuleID, o.Key, o.Period, b)
-		w := m.buckets[ids[i]]
+	bs, n := bucketsOf(o.Time, o.Period, o.Threshold)
+	var (
+		states      [2]*memBucket
+		added       [2]bool
+		newDistinct bool
+	)
+	for i, b := range bs[:n] {
+		k := memKey{rule: o.RuleID, key: o.Key, period: o.Period, b: b}
+		w := m.buckets[k]
 		if w == nil {
-			w = &memBucket{period: o.Period, end: b.End(o.Period), first: o.Time, last: o.Time, idSet: map[string]bool{}}
-			m.buckets[ids[i]] = w
+			w = &memBucket{period: o.Period, end: b.End(o.Period), first: o.Time, last: o.Time}
+			m.buckets[k] = w
 		}
 		w.touched = m.observed
 		states[i] = w
-		if w.idSet[o.EventID] {
+		if w.hasID(o.EventID) {
 			continue
 		}
 		added[i] = true
-		w.idSet[o.EventID] = true
-		if len(w.ids) < MaxEventIDs {
-			w.ids = append(w.ids, o.EventID)
-		}
-		if o.Distinct != "" {
-			if w.distinct == nil {
-				w.distinct = map[string]bool{}
-			}
-			newDistinct = newDistinct || !w.distinct[o.Distinct]
-			w.distinct[o.Distinct] = true
+		w.addID(o.EventID)
+		if o.Distinct != "" && w.addValue(o.Distinct) {
+			newDistinct = true
 		}
 		if o.Time.Before(w.first) {
 			w.first = o.Time
@@ -294,37 +379,39 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 			w.last = o.Time
 		}
 	}
-	d := Decision{Duplicate: !slices.Contains(added, true), Count: states[0].count(), First: states[0].first, Last: states[0].last,
+	d := Decision{Duplicate: !added[0] && !added[1], Count: states[0].count(), First: states[0].first, Last: states[0].last,
 		NewDistinct: newDistinct}
 	fired := func(b Bucket) bool {
-		w := m.buckets[AlertID(o.RuleID, o.Key, o.Period, b)]
+		w := m.buckets[memKey{rule: o.RuleID, key: o.Key, period: o.Period, b: b}]
 		return w != nil && w.fired
 	}
-	for i, b := range bs {
+	for i, b := range bs[:n] {
 		w := states[i]
 		if !added[i] || w.fired || w.count() < o.Threshold {
 			continue
 		}
-		if len(bs) > 1 {
+		if n > 1 {
 			ov := b.Overlapping()
 			if fired(ov[0]) || fired(ov[1]) {
 				continue
 			}
 		}
 		w.fired, w.firedBy = true, o.EventID
-		return w.decision(d, ids[i]), nil
+		w.alertID = AlertID(o.RuleID, o.Key, o.Period, b)
+		m.fired[w.alertID] = w
+		return w.decision(d), nil
 	}
-	for i, w := range states {
+	for i, w := range states[:n] {
 		if !added[i] && w.fired && !w.acked && w.firedBy == o.EventID {
-			return w.decision(d, ids[i]), nil
+			return w.decision(d), nil
 		}
 	}
 	return d, nil
 }
 
-// decision describes w firing alert id for the call that decided d.
-func (w *memBucket) decision(d Decision, id string) Decision {
-	return Decision{Fire: true, AlertID: id, Count: w.count(), First: w.first, Last: w.last,
+// decision describes w firing its alert for the call that decided d.
+func (w *memBucket) decision(d Decision) Decision {
+	return Decision{Fire: true, AlertID: w.alertID, Count: w.count(), First: w.first, Last: w.last,
 		EventIDs: append([]string(nil), w.ids...), Duplicate: d.Duplicate, NewDistinct: d.NewDistinct}
 }
 
@@ -332,24 +419,28 @@ func (w *memBucket) decision(d Decision, id string) Decision {
 func (m *MemState) Ack(_ context.Context, alertID string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if w := m.buckets[alertID]; w != nil && w.fired {
+	if w := m.fired[alertID]; w != nil {
 		w.acked = true
 	}
 	return nil
 }
 
-// sweep notes the newest event time and, every sweepEvery calls, drops what has expired.
+// sweep notes the newest event time and, every sweepEvery calls or sweepSpan of event
+// time, drops what has expired.
 func (m *MemState) sweep(t time.Time) {
 	if t.After(m.newest) {
 		m.newest = t
 	}
 	m.observed++
-	if m.observed%sweepEvery != 0 {
+	if m.observed-m.swept < sweepEvery && !m.newest.After(m.sweptAt.Add(sweepSpan)) {
 		return
 	}
+	prev := m.swept
+	m.swept, m.sweptAt = m.observed, m.newest
 	for k, w := range m.buckets {
-		if w.touched <= m.observed-sweepEvery && w.end.Add(max(w.period, 0)).Before(m.newest) {
+		if w.touched <= prev && w.end.Add(max(w.period, 0)).Before(m.newest) {
 			delete(m.buckets, k)
+			delete(m.fired, w.alertID)
 		}
 	}
 	for k, s := range m.seen {
@@ -360,10 +451,13 @@ func (m *MemState) sweep(t time.Time) {
 }
 
 func (w *memBucket) count() int {
-	if w.distinct != nil {
-		return len(w.distinct)
+	if w.distinct {
+		if w.valueSet != nil {
+			return len(w.valueSet)
+		}
+		return len(w.values)
 	}
-	return len(w.idSet)
+	return w.n
 }
 
 // FirstSeen implements State.
@@ -404,23 +498,29 @@ func (m *MemState) IsAdmin(_ context.Context, email string) (bool, error) {
 // per minute rather than one each (a DynamoDB read in AWS); an operator noted by another
 // detector in that minute is seen after it.
 type adminCache struct {
-	mu     sync.RWMutex
-	known  map[string]bool
-	absent map[string]time.Time // e-mail -> when to ask State again
-	state  State
-	now    func() time.Time
+	mu      sync.RWMutex
+	entries map[string]adminEntry
+	state   State
+	now     func() time.Time
 	// onError counts state failures; a failed lookup reads as "not an admin".
 	onError func(err error)
+}
+
+// adminEntry is what adminCache knows of an e-mail: an admin, or not one until retry.
+type adminEntry struct {
+	admin bool
+	retry time.Time
 }
 
 // adminMissTTL is how long a "not an admin" answer from State is trusted.
 const adminMissTTL = time.Minute
 
-// maxAbsent bounds adminCache.absent; past it the cache starts over.
+// maxAbsent bounds the e-mails adminCache remembers as not admins; past it they are
+// forgotten (admins are kept: they are few, and never stop being admins here).
 const maxAbsent = 1 << 16
 
 func newAdminCache(st State, now func() time.Time, onError func(error)) *adminCache {
-	return &adminCache{known: map[string]bool{}, absent: map[string]time.Time{}, state: st, now: now, onError: onError}
+	return &adminCache{entries: map[string]adminEntry{}, state: st, now: now, onError: onError}
 }
 
 func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
@@ -428,14 +528,13 @@ func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
 		return
 	}
 	a.mu.RLock()
-	known := a.known[email]
+	e := a.entries[email]
 	a.mu.RUnlock()
-	if known {
+	if e.admin {
 		return
 	}
 	a.mu.Lock()
-	a.known[email] = true
-	delete(a.absent, email)
+	a.entries[email] = adminEntry{admin: true}
 	a.mu.Unlock()
 	if err := a.state.NoteAdmin(ctx, email, at); err != nil && a.onError != nil {
 		a.onError(err)
@@ -444,17 +543,16 @@ func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
 
 func (a *adminCache) isAdmin(ctx context.Context, email string) bool {
 	a.mu.RLock()
-	known := a.known[email]
-	retry, absent := a.absent[email]
+	e, ok := a.entries[email]
 	a.mu.RUnlock()
-	if known {
+	if e.admin {
 		return true
 	}
 	now := a.now()
-	if absent && now.Before(retry) {
+	if ok && now.Before(e.retry) {
 		return false
 	}
-	ok, err := a.state.IsAdmin(ctx, email)
+	admin, err := a.state.IsAdmin(ctx, email)
 	if err != nil {
 		if a.onError != nil {
 			a.onError(err)
@@ -462,14 +560,16 @@ func (a *adminCache) isAdmin(ctx context.Context, email string) bool {
 		return false
 	}
 	a.mu.Lock()
-	if ok {
-		a.known[email] = true
-	} else if !a.known[email] {
-		if len(a.absent) >= maxAbsent {
-			clear(a.absent)
+	if cur := a.entries[email]; !cur.admin {
+		if !admin && len(a.entries) >= maxAbsent {
+			for k, v := range a.entries {
+				if !v.admin {
+					delete(a.entries, k)
+				}
+			}
 		}
-		a.absent[email] = now.Add(adminMissTTL)
+		a.entries[email] = adminEntry{admin: admin, retry: now.Add(adminMissTTL)}
 	}
 	a.mu.Unlock()
-	return ok
+	return admin
 }

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"regexp/syntax"
+	"slices"
 	"strings"
 )
 
@@ -168,3 +169,36 @@ func isWordASCII(c byte) bool {
 
 // isRESpace is RE2's \s.
 func isRESpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// requiredLiterals returns literals of at least two bytes that every match of the
+// case-sensitive pattern contains, longest first: a text lacking one cannot match, which
+// settles most texts before the pattern runs.
+func requiredLiterals(pattern string) []string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	var walk func(re *syntax.Regexp)
+	walk = func(re *syntax.Regexp) {
+		switch re.Op {
+		case syntax.OpLiteral:
+			if lit, ok := asciiLiteral(re.Rune); ok && re.Flags&syntax.FoldCase == 0 && len(lit) >= 2 && !slices.Contains(out, lit) {
+				out = append(out, lit)
+			}
+		case syntax.OpConcat:
+			for _, s := range re.Sub {
+				walk(s)
+			}
+		case syntax.OpCapture, syntax.OpPlus:
+			walk(re.Sub[0])
+		case syntax.OpRepeat:
+			if re.Min >= 1 {
+				walk(re.Sub[0])
+			}
+		}
+	}
+	walk(re)
+	slices.SortStableFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}

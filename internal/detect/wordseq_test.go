@@ -2,6 +2,8 @@ package detect
 
 import (
 	"regexp"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +28,10 @@ var wordSeqPatterns = []struct {
 	{`from\s+on$`, false},
 	{`from\s+?on`, false},
 	{`x y\s*`, true},
+	{`^\s*sign-in\s+methods\s+-\s+(?:.*\s-\s+)?allow\s+users\s+to\s+sign\s+in\s+with\s+[^:]+:\s*from\s+off\s+to\s+on\b`, false},
+	{`passcode[^:]*cloud\s+recordings?\s*:\s*from\s+on\s+to\s+off\b`, false},
+	{`(ab){2,}c|d`, false},
+	{`(ab){2,}(cd)+e?`, false},
 }
 
 func TestCompileWordSeq(t *testing.T) {
@@ -77,6 +83,40 @@ func TestWordSeqMatchesRegexp(t *testing.T) {
 	}
 }
 
+func TestRequiredLiterals(t *testing.T) {
+	tests := map[string][]string{
+		`^\s*sign-in\s+methods\s+-\s+(?:.*\s-\s+)?allow\s+users`: {"sign-in", "methods", "allow", "users"},
+		`passcode[^:]*cloud\s+recordings?\s*:`:                   {"recording", "passcode", "cloud"},
+		`(ab){2,}(cd)+e?|x`:                                      nil,
+		`(ab){2,}(cd)+e?`:                                        {"ab", "cd"},
+		`\b(sso|saml)\b`:                                         nil,
+	}
+	for pattern, want := range tests {
+		if got := requiredLiterals(pattern); !slices.Equal(got, want) {
+			t.Errorf("requiredLiterals(%q) = %q, want %q", pattern, got, want)
+		}
+	}
+	for _, tt := range wordSeqPatterns {
+		checkRequired(t, tt.pattern, wordSeqTexts)
+	}
+}
+
+// checkRequired fails when a text matching pattern lacks one of its required literals.
+func checkRequired(t *testing.T, pattern string, texts []string) {
+	t.Helper()
+	re := regexp.MustCompile(pattern)
+	for _, s := range texts {
+		if !re.MatchString(s) {
+			continue
+		}
+		for _, lit := range requiredLiterals(pattern) {
+			if !strings.Contains(s, lit) {
+				t.Fatalf("%q matches %q but lacks its required literal %q", pattern, s, lit)
+			}
+		}
+	}
+}
+
 // FuzzWordSeq checks the matcher against Go's regexp on fuzzed text for every pattern it
 // compiles.
 func FuzzWordSeq(f *testing.F) {
@@ -94,6 +134,9 @@ func FuzzWordSeq(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		for _, tt := range wordSeqPatterns {
+			checkRequired(t, tt.pattern, []string{s})
+		}
 		for _, p := range ps {
 			if got, want := p.ws.MatchString(s), p.re.MatchString(s); got != want {
 				t.Fatalf("%s on %q: %v, regexp says %v", p.re, s, got, want)

@@ -371,12 +371,11 @@ func indexFoldASCII(s, sub string) int {
 	if sub == "" {
 		return 0
 	}
-	c0, c1 := sub[0], sub[0]
-	if 'a' <= c0 && c0 <= 'z' {
-		c1 = c0 - 'a' + 'A'
-	}
+	c0 := sub[0]
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if c := s[i]; (c == c0 || c == c1) && hasFoldPrefix(s[i:], sub) {
+		// c|0x20 equals a lower-case letter only for that letter and its upper case; for
+		// other bytes hasFoldPrefix decides.
+		if c := s[i]; (c == c0 || c|0x20 == c0) && hasFoldPrefix(s[i:], sub) {
 			return i
 		}
 	}
