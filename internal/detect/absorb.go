@@ -106,16 +106,16 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
 		w.fill(needs)
 	}
-	p := int64(max(r.DedupPeriod, 1))
-	ns := clampTime(env.Time).UnixNano()
-	// Fixed-width numbers first, then the rule ID and rendered strings, each ended by 0.
-	k := binary.LittleEndian.AppendUint64(w.absorbKey[:0], uint64(p))
-	k = binary.LittleEndian.AppendUint64(k, uint64(floorDiv(ns, p)))
-	if r.Threshold > 1 {
-		k = binary.LittleEndian.AppendUint64(k, uint64(floorDiv(ns-p/2, p)))
-	}
-	k = append(k, r.ID...)
+	// The rule ID ended by 0; fixed-width numbers (the period and the event's buckets, as
+	// State computes them, as many as the rule's threshold gives); the rendered strings,
+	// each ended by 0.
+	k := append(w.absorbKey[:0], r.ID...)
 	k = append(k, 0)
+	k = binary.LittleEndian.AppendUint64(k, uint64(r.DedupPeriod))
+	bs, n := bucketsOf(env.Time, r.DedupPeriod, r.Threshold)
+	for _, b := range bs[:n] {
+		k = binary.LittleEndian.AppendUint64(k, uint64(b.Index))
+	}
 	var err error
 	if r.dedupKey != nil {
 		if k, err = r.dedupKey.appendTo(k, env); err != nil {

@@ -50,47 +50,56 @@
 // it for the CLI and tests. The DynamoDB implementation follows the semantics documented on
 // State.Observe and State.FirstSeen.
 //
+// A worker drops, before building them, matches that cannot change State: another event of a
+// (group, buckets, distinct value) State has counted, or of a threshold-1 group whose bucket
+// already fired (absorb.go). It learns which tuples those are from Decision.NewDistinct and
+// Decision.Fire, and it still sends redeliveries of the event that brought a tuple in until
+// that event's alert is acknowledged, so no alert is lost or raised twice. An alert of a
+// distinct-count rule therefore lists one event per distinct value. The admin cache behind
+// is_admin remembers for a minute that State does not know a user, so sign-ins of non-admins
+// cost one State read a minute, not one each.
+//
 // # Performance
 //
-// Measured on the 2-core build machine (nproc 2, "AMD EPYC" in /proc/cpuinfo, Go 1.26) while
-// other builds shared it (load average 2–3.3), so rates are per CPU second of the
-// benchmark's own thread (events/cpu-s); wall-clock rates were 5–25% lower. Ranges are over
-// -count 3. Corpus: 4096 realistic records, 60% operation logs (1 in 500 risky), 40%
-// sign-in/out; rules: the shipped pack, all 25 enabled (ZOOMWATCH_BENCH_RULES=fixtures or
-// a directory selects others).
+// Measured on the 2-core build machine (nproc 2, "AMD EPYC" in /proc/cpuinfo, Go 1.26), a
+// shared VM whose speed varies by 10–20% from run to run, so rates are per CPU second of the
+// benchmark's own thread (events/cpu-s) and ranges are over -count 4. Corpus: 4096 realistic
+// records, 60% operation logs (1 in 500 risky), 40% sign-ins and sign-outs of six users
+// (records-many-users: of 5,000); rules: the shipped pack, all 25 enabled
+// (ZOOMWATCH_BENCH_RULES=fixtures or a directory selects others). Each pass starts from an
+// empty MemState, decides every match and acknowledges every alert.
 //
-//	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' -benchmem ./internal/detect
+//	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        3.9–4.1 M events/cpu-s  0 allocs
-//	decode only, this scanner, envelopes          1.0–1.1 M events/cpu-s  0 allocs
-//	decode only, encoding/json into a struct      0.50–0.65 M events/cpu-s  7.3 allocs
-//	decode only, encoding/json into a map         0.40–0.44 M events/cpu-s  27.5 allocs
-//	detect, full pack, raw records                0.53–0.61 M events/cpu-s  0.59 allocs/event
-//	detect, full pack, envelopes                  0.39–0.46 M events/cpu-s  0.59 allocs/event
-//	  … matches only (no Decide / MemState)       0.78–0.86 M events/cpu-s  0.59 allocs/event
-//	event.ParseOperationDetail                    4.5–5.3 M calls/cpu-s   0 allocs
-//	  (the regexp version it replaced: 0.42–0.45 M calls/cpu-s, 9 allocs)
+//	decode only, this scanner, raw records        4.5–4.7 M events/cpu-s  0 allocs
+//	decode only, this scanner, envelopes          1.1–1.2 M events/cpu-s  0 allocs
+//	decode only, encoding/json into a struct      0.63–0.69 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.43–0.46 M events/cpu-s  27.5 allocs
+//	detect, raw records                           1.16–1.19 M events/cpu-s  0.78 allocs/event
+//	detect, envelopes                             0.54–0.66 M events/cpu-s  0.77 allocs/event
+//	detect, raw records, 5,000 users              0.53–0.63 M events/cpu-s  4.2 allocs/event
+//	detect, raw records, every match to State     0.79–0.82 M events/cpu-s  1.9 allocs/event
+//	detect, raw records redelivered               1.30–1.58 M events/cpu-s  0.002 allocs/event
+//	event.ParseOperationDetail                    7.5–7.8 M calls/cpu-s   0 allocs
 //
-// Before this engine evaluated natively the full pack ran at 0.19 M events/cpu-s with 16.7
-// allocs/event. The goal (1.5 M events/s per core, at most 2x decode-only) is not met:
-// detect takes about 1.75 µs of CPU per raw record against 0.25 µs to decode it (7x). A
-// profile of the raw-record run splits it roughly as: decoding 15%; conditions 25% (about 25
-// rules per operation log, each a few closure calls and lower-cased text searches; the
-// detail is parsed for User and Account records, whose rules read parsed fields; literal
-// regexps confirm near-misses); building matches 17%, two thirds of it the event ID
-// (canonical JSON and SHA-256, needed by State for idempotency), because a third of the
-// corpus (every sign-in) matches Zoom.SignIn.Many.IPs, a threshold rule whose counting
-// happens in State; grouping 20–30% (Engine.Decide and MemState.Observe: an alert ID
-// formatted with fmt and hashed, and a few allocations, per observation). What would close
-// the gap: an event ID hashed without rebuilding canonical JSON, an allocation-free Observe
-// and alert ID, a single pass testing every rule's text literals at once, and counting
-// threshold-rule observations in the worker before they become matches.
+// The goal (1.5 M events/s per core, at most 2x decode-only) is not met on a first pass:
+// detect takes about 0.85 µs of CPU per raw record against 0.22 µs to decode it (3.9x); only
+// redelivered records, which State already holds, reach 1.5 M/s. What closed most of the gap
+// from 0.19 M/s (regexp conditions) and 0.68 M/s (native conditions): dropping matches that
+// cannot change State before they are built (absorb.go; every sign-in matches the distinct-IP
+// rule), one bigram filter per event that settles most text literals and skips rules whose
+// required literals are missing, word-sequence patterns matched without a regexp engine,
+// MemState buckets found by their parts instead of a SHA-256 alert ID, and a detail parser
+// that starts at the first "from". What is left, roughly: decoding 25%, conditions 35% (about
+// seven rules per operation log, each a few closure calls), and for events that reach State
+// the event ID (canonical JSON and SHA-256) and MemState. With 5,000 users nearly every
+// sign-in opens a new distinct-IP window and goes all the way to State, which halves the rate.
 //
-// zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,164
-// alerts (identical with 1 and 2 workers): 2 workers 1.6–1.9 s wall (540–620 k lines/s),
-// 2.7–3.0 CPU-s, max RSS 75 MB; 1 worker 2.3 s, max RSS 75 MB (/usr/bin/time -v). detect
-// sets a 64 MiB soft heap limit (unless GOMEMLIMIT is set): the grouping state of such a
-// file is about 35 MB live, and without the limit the collector let RSS reach 93 MB.
+// zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,184
+// alerts (identical with 1 and 2 workers): 2 workers 0.87–0.94 s wall (about 1.1 M lines/s),
+// 1.6–1.7 CPU-s, max RSS 47 MB; 1 worker 1.25 s, max RSS 40 MB (/usr/bin/time). detect sets
+// a 64 MiB soft heap limit (unless GOMEMLIMIT is set) so a state that grows on unusual input
+// stays under 100 MB.
 //
 // Expression language, per evaluation (cpu-ns/op, same Env, same helper implementations):
 //

@@ -124,13 +124,8 @@ var (
 // BucketsOf returns the buckets an event at t falls in: grid 0 only for threshold 1 (or a
 // period under 2ns), grids 0 and 1 above. A period under 1ns counts as 1ns.
 func BucketsOf(t time.Time, period time.Duration, threshold int) []Bucket {
-	p := int64(max(period, 1))
-	ns := clampTime(t).UnixNano()
-	out := []Bucket{{Grid: 0, Index: floorDiv(ns, p)}}
-	if threshold > 1 && p >= 2 {
-		out = append(out, Bucket{Grid: 1, Index: floorDiv(ns-p/2, p)})
-	}
-	return out
+	bs, n := bucketsOf(t, period, threshold)
+	return bs[:n:n]
 }
 
 func clampTime(t time.Time) time.Time {
