@@ -218,9 +218,13 @@ func (w *Worker) candidates(rs *RuleSet, lt event.LogType, category string) []*R
 		return ix.any
 	}
 	category = strings.TrimSpace(category)
+	// Two ASCII strings of different lengths never fold to each other (only some non-ASCII
+	// runes fold onto ASCII letters), which settles most categories without EqualFold.
+	ascii := isASCII(category)
 	for i := range ix.byCategory {
-		if strings.EqualFold(category, ix.byCategory[i].category) {
-			return ix.byCategory[i].rules
+		cr := &ix.byCategory[i]
+		if (!ascii || !cr.ascii || len(cr.category) == len(category)) && strings.EqualFold(category, cr.category) {
+			return cr.rules
 		}
 	}
 	return ix.any

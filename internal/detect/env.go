@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"encoding/binary"
 	"regexp"
 	"strconv"
 	"strings"
@@ -334,10 +333,18 @@ func isAdmin(sys *sysContext, params map[string]any, actor string) bool {
 	return sys.admins.isAdmin(sys.ctx, strings.ToLower(strings.TrimSpace(actor)))
 }
 
+// word returns s[i:i+8] as a little-endian integer; the compiler turns the shifts into one
+// load (a []byte conversion of the string would copy it first).
+func word(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 func isASCII(s string) bool {
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		if binary.LittleEndian.Uint64([]byte(s[i:i+8]))&0x8080808080808080 != 0 {
+		if word(s, i)&0x8080808080808080 != 0 {
 			return false
 		}
 	}

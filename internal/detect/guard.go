@@ -578,7 +578,7 @@ func (w *Worker) lowerText() bool {
 		var hi uint64
 		i := 0
 		for ; i+8 <= len(t); i += 8 {
-			x := binary.LittleEndian.Uint64([]byte(t[i : i+8]))
+			x := word(t, i)
 			hi |= x
 			upper := ((x & sevens) + 0x3f3f3f3f3f3f3f3f) &^ ((x & sevens) + 0x2525252525252525) &^ x & highs
 			binary.LittleEndian.PutUint64(low[i:], x|upper>>2)
@@ -591,12 +591,20 @@ func (w *Worker) lowerText() bool {
 			}
 			low[i] = c
 		}
-		var grams bigramSet
-		for i := 1; i < len(low); i++ {
-			wd, bit := bigram(low[i-1], low[i])
-			grams[wd] |= bit
+		// The two words of the set stay in registers: each pair's bit goes to both, masked.
+		var g0, g1 uint64
+		if len(low) > 0 {
+			prev := uint(low[0])
+			for _, c := range low[1:] {
+				h := (prev*61 + uint(c)) & 127
+				bit := uint64(1) << (h & 63)
+				hiWord := -uint64(h >> 6)
+				g0 |= bit &^ hiWord
+				g1 |= bit & hiWord
+				prev = uint(c)
+			}
 		}
-		w.lowBuf, w.lowGrams = low, grams
+		w.lowBuf, w.lowGrams = low, bigramSet{g0, g1}
 		w.lowState = lowASCII
 		if hi&highs != 0 {
 			w.lowState = lowOther

@@ -161,6 +161,7 @@ type typeIndex struct {
 // rules followed by the ones that declared it.
 type categoryRules struct {
 	category string
+	ascii    bool // category is ASCII
 	rules    []*Rule
 }
 
@@ -543,5 +544,5 @@ func (ix *typeIndex) add(category string, r *Rule) {
 			return
 		}
 	}
-	ix.byCategory = append(ix.byCategory, categoryRules{category: category, rules: []*Rule{r}})
+	ix.byCategory = append(ix.byCategory, categoryRules{category: category, ascii: isASCII(category), rules: []*Rule{r}})
 }
