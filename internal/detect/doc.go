@@ -71,15 +71,15 @@
 //
 //	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        4.5–4.7 M events/cpu-s  0 allocs
+//	decode only, this scanner, raw records        4.3–4.7 M events/cpu-s  0 allocs
 //	decode only, this scanner, envelopes          1.1–1.2 M events/cpu-s  0 allocs
 //	decode only, encoding/json into a struct      0.63–0.69 M events/cpu-s  7.3 allocs
 //	decode only, encoding/json into a map         0.43–0.46 M events/cpu-s  27.5 allocs
-//	detect, raw records                           1.16–1.19 M events/cpu-s  0.78 allocs/event
-//	detect, envelopes                             0.54–0.66 M events/cpu-s  0.77 allocs/event
-//	detect, raw records, 5,000 users              0.53–0.63 M events/cpu-s  4.2 allocs/event
-//	detect, raw records, every match to State     0.79–0.82 M events/cpu-s  1.9 allocs/event
-//	detect, raw records redelivered               1.30–1.58 M events/cpu-s  0.002 allocs/event
+//	detect, raw records                           1.16–1.21 M events/cpu-s  0.78 allocs/event
+//	detect, envelopes                             0.54–0.67 M events/cpu-s  0.77 allocs/event
+//	detect, raw records, 5,000 users              0.50–0.63 M events/cpu-s  4.2 allocs/event
+//	detect, raw records, every match to State     0.77–0.83 M events/cpu-s  1.9 allocs/event
+//	detect, raw records redelivered               1.24–1.60 M events/cpu-s  0.002 allocs/event
 //	event.ParseOperationDetail                    7.5–7.8 M calls/cpu-s   0 allocs
 //
 // The goal (1.5 M events/s per core, at most 2x decode-only) is not met on a first pass:
