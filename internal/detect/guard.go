@@ -546,20 +546,23 @@ func (w *Worker) textContains(low string, m bigramSet) bool {
 // bigramSet is a 128-bit set of hashed byte pairs: a Bloom filter of the pairs in a string.
 type bigramSet [2]uint64
 
-// bigram is the bit of the byte pair (a, b).
-func bigram(a, b byte) (word int, bit uint64) {
-	h := (uint(a)*61 + uint(b)) & 127
-	return int(h >> 6), 1 << (h & 63)
-}
-
-// bigramsOf returns the set of s's byte pairs.
+// bigramsOf returns the set of s's byte pairs. The pair (a, b) hashes to bit
+// (a*61+b) mod 128; the set's two words stay in registers, each pair's bit masked into both.
 func bigramsOf(s string) bigramSet {
-	var m bigramSet
-	for i := 1; i < len(s); i++ {
-		wd, bit := bigram(s[i-1], s[i])
-		m[wd] |= bit
+	var g0, g1 uint64
+	if len(s) > 0 {
+		prev := uint(s[0])
+		for i := 1; i < len(s); i++ {
+			c := uint(s[i])
+			h := (prev*61 + c) & 127
+			bit := uint64(1) << (h & 63)
+			hiWord := -uint64(h >> 6)
+			g0 |= bit &^ hiWord
+			g1 |= bit & hiWord
+			prev = c
+		}
 	}
-	return m
+	return bigramSet{g0, g1}
 }
 
 // lowerText fills lowBuf with the event's text lower-cased, and lowGrams with its bigrams,
@@ -591,20 +594,7 @@ func (w *Worker) lowerText() bool {
 			}
 			low[i] = c
 		}
-		// The two words of the set stay in registers: each pair's bit goes to both, masked.
-		var g0, g1 uint64
-		if len(low) > 0 {
-			prev := uint(low[0])
-			for _, c := range low[1:] {
-				h := (prev*61 + uint(c)) & 127
-				bit := uint64(1) << (h & 63)
-				hiWord := -uint64(h >> 6)
-				g0 |= bit &^ hiWord
-				g1 |= bit & hiWord
-				prev = uint(c)
-			}
-		}
-		w.lowBuf, w.lowGrams = low, bigramSet{g0, g1}
+		w.lowBuf, w.lowGrams = low, bigramsOf(bytesToString(low))
 		w.lowState = lowASCII
 		if hi&highs != 0 {
 			w.lowState = lowOther
