@@ -96,8 +96,8 @@
 // sign-in opens a new distinct-IP window and goes all the way to State, which halves the rate.
 //
 // zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,184
-// alerts (identical with 1 and 2 workers): 2 workers 0.87–0.94 s wall (about 1.1 M lines/s),
-// 1.6–1.7 CPU-s, max RSS 47 MB; 1 worker 1.25 s, max RSS 40 MB (/usr/bin/time). detect sets
+// alerts (identical with 1 and 2 workers): 2 workers 0.87–1.06 s wall (about 1 M lines/s),
+// 1.6–1.9 CPU-s, max RSS 47 MB; 1 worker 1.25 s, max RSS 40 MB (/usr/bin/time). detect sets
 // a 64 MiB soft heap limit (unless GOMEMLIMIT is set) so a state that grows on unusual input
 // stays under 100 MB.
 //
