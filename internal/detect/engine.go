@@ -155,14 +155,15 @@ type Worker struct {
 	lastNoted string
 	// absorbed are the counted tuples of distinct-threshold rules, keyed by absorbKey's
 	// contents (absorb.go).
-	absorbed  map[string]*absorbed
-	absorbKey []byte
+	absorbed   map[string]*absorbed
+	absorbSlab []absorbed
+	absorbKey  []byte
 }
 
 // NewWorker returns a worker for one goroutine.
 func (e *Engine) NewWorker() *Worker {
 	w := &Worker{eng: e}
-	w.sys.admins = e.admins
+	w.sys.admins, w.sys.clockRead = e.admins, e.admins.now
 	w.env.setHelpers(&w.sys)
 	return w
 }
@@ -599,6 +600,7 @@ func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Al
 	if e.detect == nil {
 		e.detect = e.NewWorker()
 	}
+	e.detect.sys.clockUses = 0 // a batch may come long after the previous one
 	var (
 		out     []alert.Alert
 		matches []Match

@@ -115,6 +115,26 @@ type sysContext struct {
 	raw    []byte // the raw Zoom record of the current event, for field()
 	// regexps caches patterns matches() receives at run time (literal ones compile once).
 	regexps map[string]*regexp.Regexp
+	// clock is the wall clock as last read by now, clockUses how often it was handed out
+	// since; clockRead reads it.
+	clock     time.Time
+	clockUses int
+	clockRead func() time.Time
+}
+
+// clockReuse is how many admin lookups share one reading of the wall clock. Reading it can
+// cost more than the lookup (on virtual machines without a fast clock source), and a reading
+// a few dozen lookups old only delays, by as long as those lookups took, noticing an admin
+// that another detector noted. Engine.Detect reads it afresh for every batch.
+const clockReuse = 64
+
+// now returns the wall clock, read at most every clockReuse calls.
+func (c *sysContext) now() time.Time {
+	if c.clockUses == 0 || c.clockUses >= clockReuse {
+		c.clock, c.clockUses = c.clockRead(), 0
+	}
+	c.clockUses++
+	return c.clock
 }
 
 // matches is matches(s, pattern) for a pattern that is not a literal. An invalid pattern
@@ -330,7 +350,7 @@ func isAdmin(sys *sysContext, params map[string]any, actor string) bool {
 	if sys == nil || sys.admins == nil {
 		return false
 	}
-	return sys.admins.isAdmin(sys.ctx, strings.ToLower(strings.TrimSpace(actor)))
+	return sys.admins.isAdminAt(sys.ctx, strings.ToLower(strings.TrimSpace(actor)), sys.now)
 }
 
 // word returns s[i:i+8] as a little-endian integer; the compiler turns the shifts into one

@@ -9,7 +9,7 @@ import (
 // value at every offset, and that the text's bigram set holds every substring's pairs.
 func TestLowerText(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	w := (&Engine{}).NewWorker()
+	w := NewEngine(nil, NewMemState(), Options{}).NewWorker()
 	for n := 0; n < 2000; n++ {
 		b := make([]byte, rng.IntN(40))
 		for i := range b {

@@ -262,6 +262,15 @@ type memBucket struct {
 	firedBy  string
 	acked    bool
 	touched  int
+	// idsBuf and valuesBuf back ids and values while they are short: most buckets stay so.
+	idsBuf, valuesBuf [2]string
+}
+
+// newMemBucket returns an empty bucket whose first event is at t.
+func newMemBucket(period time.Duration, end, t time.Time) *memBucket {
+	w := &memBucket{period: period, end: end, first: t, last: t}
+	w.ids, w.values = w.idsBuf[:0], w.valuesBuf[:0]
+	return w
 }
 
 // smallSet is how many members a bucket searches linearly before it keeps a map.
@@ -354,7 +363,7 @@ func (m *MemState) Observe(_ context.Context, o Observation) (Decision, error) {
 		k := memKey{rule: o.RuleID, key: o.Key, period: o.Period, b: b}
 		w := m.buckets[k]
 		if w == nil {
-			w = &memBucket{period: o.Period, end: b.End(o.Period), first: o.Time, last: o.Time}
+			w = newMemBucket(o.Period, b.End(o.Period), o.Time)
 			m.buckets[k] = w
 		}
 		w.touched = m.observed
@@ -537,13 +546,18 @@ func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
 }
 
 func (a *adminCache) isAdmin(ctx context.Context, email string) bool {
+	return a.isAdminAt(ctx, email, a.now)
+}
+
+// isAdminAt is isAdmin with the clock to read when a cached answer may have expired.
+func (a *adminCache) isAdminAt(ctx context.Context, email string, clock func() time.Time) bool {
 	a.mu.RLock()
 	e, ok := a.entries[email]
 	a.mu.RUnlock()
 	if e.admin {
 		return true
 	}
-	now := a.now()
+	now := clock()
 	if ok && now.Before(e.retry) {
 		return false
 	}

@@ -270,3 +270,20 @@ func TestAdminCacheAsksStateOncePerMinute(t *testing.T) {
 		t.Error("bart, noted elsewhere, is not an admin after the cached answer expired")
 	}
 }
+
+// TestAdminLookupsShareClockReadings: a worker reads the wall clock once per clockReuse admin
+// lookups, and afresh after it was reset for a new batch.
+func TestAdminLookupsShareClockReadings(t *testing.T) {
+	reads := 0
+	sys := sysContext{clockRead: func() time.Time { reads++; return time.Unix(int64(reads), 0) }}
+	for range 2*clockReuse + 1 {
+		sys.now()
+	}
+	if reads != 3 {
+		t.Errorf("%d clock readings for %d lookups, want 3", reads, 2*clockReuse+1)
+	}
+	sys.clockUses = 0
+	if sys.now(); reads != 4 {
+		t.Errorf("a reset clock was not read again (%d readings)", reads)
+	}
+}
