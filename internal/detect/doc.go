@@ -71,20 +71,20 @@
 //
 //	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        4.3–4.7 M events/cpu-s  0 allocs
-//	decode only, this scanner, envelopes          1.1–1.2 M events/cpu-s  0 allocs
-//	decode only, encoding/json into a struct      0.63–0.69 M events/cpu-s  7.3 allocs
-//	decode only, encoding/json into a map         0.43–0.46 M events/cpu-s  27.5 allocs
-//	detect, raw records                           1.16–1.21 M events/cpu-s  0.78 allocs/event
-//	detect, envelopes                             0.54–0.67 M events/cpu-s  0.77 allocs/event
-//	detect, raw records, 5,000 users              0.50–0.63 M events/cpu-s  4.2 allocs/event
-//	detect, raw records, every match to State     0.77–0.83 M events/cpu-s  1.9 allocs/event
-//	detect, raw records redelivered               1.24–1.60 M events/cpu-s  0.002 allocs/event
-//	event.ParseOperationDetail                    7.5–7.8 M calls/cpu-s   0 allocs
+//	decode only, this scanner, raw records        4.2–4.6 M events/cpu-s  0 allocs
+//	decode only, this scanner, envelopes          1.0–1.1 M events/cpu-s  0 allocs
+//	decode only, encoding/json into a struct      0.63–0.68 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.44–0.46 M events/cpu-s  27.5 allocs
+//	detect, raw records                           1.17–1.22 M events/cpu-s  0.60 allocs/event
+//	detect, envelopes                             0.56–0.66 M events/cpu-s  0.60 allocs/event
+//	detect, raw records, 5,000 users              0.52–0.60 M events/cpu-s  2.7 allocs/event
+//	detect, raw records, every match to State     0.58–0.83 M events/cpu-s  1.8 allocs/event
+//	detect, raw records redelivered               1.36–1.54 M events/cpu-s  0.001 allocs/event
+//	event.ParseOperationDetail                    7.7–7.9 M calls/cpu-s   0 allocs
 //
 // The goal (1.5 M events/s per core, at most 2x decode-only) is not met on a first pass:
 // detect takes about 0.85 µs of CPU per raw record against 0.22 µs to decode it (3.9x); only
-// redelivered records, which State already holds, reach 1.5 M/s. What closed most of the gap
+// redelivered records, which State already holds, come close to 1.5 M/s. What closed most of the gap
 // from 0.19 M/s (regexp conditions) and 0.68 M/s (native conditions): dropping matches that
 // cannot change State before they are built (absorb.go; every sign-in matches the distinct-IP
 // rule), one bigram filter per event that settles most text literals and skips rules whose
