@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/zoomwatch/zoomwatch/internal/ascii"
 	"github.com/zoomwatch/zoomwatch/internal/event"
 )
 
@@ -632,77 +633,10 @@ func itoa(n int) string {
 	return string(buf[i:])
 }
 
-// appendEmails adds the e-mail addresses in text, lower-cased and without duplicates, exactly
-// as event.Normalize finds them (its pattern [A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}),
-// without a regular expression.
+// appendEmails adds the e-mail addresses in text as event.Normalize does, lower-cased into the
+// arena.
 func (d *decoder) appendEmails(list []string, text string) []string {
-	from := 0
-	for from < len(text) {
-		at := strings.IndexByte(text[from:], '@')
-		if at < 0 {
-			return list
-		}
-		at += from
-		l := at
-		for l > from && isLocalChar(text[l-1]) {
-			l--
-		}
-		if l == at {
-			from = at + 1
-			continue
-		}
-		e := at + 1
-		for e < len(text) && isDomainChar(text[e]) {
-			e++
-		}
-		q := emailEnd(text, at, e)
-		if q < 0 {
-			from = at + 1
-			continue
-		}
-		m := strings.TrimRight(text[l:q], ".")
-		m = d.lower(m)
-		dup := false
-		for _, have := range list {
-			if have == m {
-				dup = true
-				break
-			}
-		}
-		if !dup {
-			list = append(list, m)
-		}
-		from = q
-	}
-	return list
-}
-
-// emailEnd returns the end of the longest domain text[at+1:q] (q <= e) of the form
-// [A-Za-z0-9.-]+\.[A-Za-z]{2,}, or -1.
-func emailEnd(text string, at, e int) int {
-	for q := e; q >= at+5; q-- {
-		// The TLD is the letters run ending at q.
-		k := q
-		for k > at+1 && isLetter(text[k-1]) {
-			k--
-		}
-		if q-k >= 2 && k-1 > at+1 && text[k-1] == '.' {
-			return q
-		}
-		// A longer TLD run contains shorter suffixes that start with a letter, not a dot,
-		// so only shrinking q past the run can help; q-- continues that search.
-	}
-	return -1
-}
-
-func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
-
-func isDomainChar(c byte) bool {
-	return isLetter(c) || ('0' <= c && c <= '9') || c == '.' || c == '-'
-}
-
-func isLocalChar(c byte) bool {
-	return isDomainChar(c) || c == '_' || c == '%' || c == '+' || c == '\''
+	return event.AppendEmails(list, text, d.lower)
 }
 
 // lower lower-cases s, copying into the arena only when s has upper-case letters.
@@ -720,7 +654,7 @@ func (d *decoder) lower(s string) string {
 	}
 	start := len(d.arena)
 	for j := 0; j < len(s); j++ {
-		d.arena = append(d.arena, lowerASCII(s[j]))
+		d.arena = append(d.arena, ascii.Lower(s[j]))
 	}
 	return bytesToString(d.arena[start:])
 }

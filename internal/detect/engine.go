@@ -221,10 +221,10 @@ func (w *Worker) candidates(rs *RuleSet, lt event.LogType, category string) []*R
 	category = strings.TrimSpace(category)
 	// Two ASCII strings of different lengths never fold to each other (only some non-ASCII
 	// runes fold onto ASCII letters), which settles most categories without EqualFold.
-	ascii := isASCII(category)
+	plain := isASCII(category)
 	for i := range ix.byCategory {
 		cr := &ix.byCategory[i]
-		if (!ascii || !cr.ascii || len(cr.category) == len(category)) && strings.EqualFold(category, cr.category) {
+		if (!plain || !cr.ascii || len(cr.category) == len(category)) && strings.EqualFold(category, cr.category) {
 			return cr.rules
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 
+	"github.com/zoomwatch/zoomwatch/internal/ascii"
 	"github.com/zoomwatch/zoomwatch/internal/event"
 )
 
@@ -230,7 +231,7 @@ func icontains(s, sub string) bool {
 		// Allocation-free ASCII scan: the common case for Zoom setting names. An ASCII match
 		// is a match of the lower-cased strings whatever else s holds; only when there is
 		// none does non-ASCII text need lower-casing (a few runes lower-case to ASCII).
-		if indexFoldLower(s, sub) >= 0 {
+		if ascii.IndexFold(s, sub) >= 0 {
 			return true
 		}
 		if isASCII(s) {
@@ -238,23 +239,6 @@ func icontains(s, sub string) bool {
 		}
 	}
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-}
-
-// indexFoldLower returns the index of the first ASCII-case-insensitive occurrence of the
-// ASCII sub in s, or -1.
-func indexFoldLower(s, sub string) int {
-	if len(sub) == 0 {
-		return 0
-	}
-	first := lowerASCII(sub[0])
-	for i := 0; i+len(sub) <= len(s); i++ {
-		// c|0x20 equals a lower-case letter only for that letter and its upper case; for
-		// other bytes the comparison below decides.
-		if c := s[i]; (c == first || c|0x20 == first) && equalFoldASCII(s[i:i+len(sub)], sub) {
-			return i
-		}
-	}
-	return -1
 }
 
 func istarts(s, prefix string) bool {
@@ -376,22 +360,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // rewriteMatchesCalls renames the function-call form matches(s, re) to __matches(s, re):
 // "matches" is an infix operator in expr ("s matches re") and cannot be called as a function.
 // String literals and the infix form are left alone.
@@ -435,7 +403,7 @@ func rewriteMatchesCalls(src string) string {
 }
 
 func isIdentByte(c byte) bool {
-	return c == '_' || c == '$' || ('0' <= c && c <= '9') || isLetter(c)
+	return c == '_' || c == '$' || ('0' <= c && c <= '9') || ascii.IsLetter(c)
 }
 
 // endsWithKeyword reports whether s (trailing space ignored) ends with a word operator, after

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
+
+	"github.com/zoomwatch/zoomwatch/internal/ascii"
 )
 
 // guard is a literal test at the top of a condition's && chain ("iequals(action, \"Sign in\")
@@ -682,7 +684,7 @@ func icontainsLower(s, low string) bool {
 	if len(low) > len(s) {
 		return false
 	}
-	return indexFoldLower(s, low) >= 0 || !isASCII(s) && icontains(s, low)
+	return ascii.IndexFold(s, low) >= 0 || !isASCII(s) && icontains(s, low)
 }
 
 // textGramsOf returns the bigrams of the text literals n cannot be true without, taken only

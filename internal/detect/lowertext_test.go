@@ -3,6 +3,8 @@ package detect
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/zoomwatch/zoomwatch/internal/ascii"
 )
 
 // TestLowerText checks the word-at-a-time lower-casing against a byte loop on every byte
@@ -24,22 +26,22 @@ func TestLowerText(t *testing.T) {
 			}
 		}
 		w.env.Text, w.lowState = string(b), lowUnknown
-		ascii := w.lowerText()
+		plain := w.lowerText()
 		want := make([]byte, len(b))
 		wantASCII := true
 		for i, c := range b {
 			wantASCII = wantASCII && c < 0x80
-			want[i] = lowerASCII(c)
+			want[i] = ascii.Lower(c)
 		}
-		if ascii != wantASCII {
-			t.Fatalf("%q: ASCII %v, want %v", b, ascii, wantASCII)
+		if plain != wantASCII {
+			t.Fatalf("%q: ASCII %v, want %v", b, plain, wantASCII)
 		}
-		if ascii && string(w.lowBuf) != string(want) {
+		if plain && string(w.lowBuf) != string(want) {
 			t.Fatalf("%q: lower-cased to %q, want %q", b, w.lowBuf, want)
 		}
 		// The filter may only rule out literals the text lacks: every substring's pairs
 		// must be in the text's set.
-		for i := 0; ascii && i < len(want); i++ {
+		for i := 0; plain && i < len(want); i++ {
 			for j := i + 1; j <= len(want); j++ {
 				if g := bigramsOf(string(want[i:j])); g[0]&^w.lowGrams[0]|g[1]&^w.lowGrams[1] != 0 {
 					t.Fatalf("%q: the pairs of its substring %q are not all in its set", want, want[i:j])

@@ -4,6 +4,8 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+
+	"github.com/zoomwatch/zoomwatch/internal/ascii"
 )
 
 // wordSeq matches a regular expression made of literal words joined by \s+ or \s*, with
@@ -45,7 +47,7 @@ func compileWordSeq(pattern string) *wordSeq {
 			ws.anchored = true
 		case s.Op == syntax.OpLiteral && s.Flags&syntax.FoldCase == 0:
 			lit, ok := asciiLiteral(s.Rune)
-			if !ok || isRESpace(lit[0]) {
+			if !ok || ascii.IsSpace(lit[0]) {
 				return nil
 			}
 			ws.steps = append(ws.steps, wordStep{lit: lit})
@@ -144,7 +146,7 @@ func (ws *wordSeq) matchAt(s string, i int) bool {
 			}
 		default:
 			j := i
-			for j < len(s) && isRESpace(s[j]) {
+			for j < len(s) && ascii.IsSpace(s[j]) {
 				j++
 			}
 			if j-i < st.spaces {
@@ -158,17 +160,10 @@ func (ws *wordSeq) matchAt(s string, i int) bool {
 
 // atWordBoundary is \b at i: the ASCII word characters on either side differ.
 func atWordBoundary(s string, i int) bool {
-	before := i > 0 && isWordASCII(s[i-1])
-	after := i < len(s) && isWordASCII(s[i])
+	before := i > 0 && ascii.IsWord(s[i-1])
+	after := i < len(s) && ascii.IsWord(s[i])
 	return before != after
 }
-
-func isWordASCII(c byte) bool {
-	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
-
-// isRESpace is RE2's \s.
-func isRESpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
 
 // requiredLiterals returns literals of at least two bytes that every match of the
 // case-sensitive pattern contains, longest first: a text lacking one cannot match, which

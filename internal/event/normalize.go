@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/zoomwatch/zoomwatch/internal/ascii"
 )
 
 // RecordError reports a record that cannot be normalized at all (not a JSON object). Records
@@ -69,15 +71,15 @@ func Normalize(source string, lt LogType, raw json.RawMessage, ingestedAt time.T
 		env.Detail = ParseOperationDetail(r.OperationDetail)
 		env.Detail.Category = r.CategoryType
 		env.Detail.Action = r.Action
-		env.Emails = appendEmails(env.Emails, env.Actor)
-		env.Emails = appendEmails(env.Emails, r.OperationDetail)
+		env.Emails = AppendEmails(env.Emails, env.Actor, strings.ToLower)
+		env.Emails = AppendEmails(env.Emails, r.OperationDetail, strings.ToLower)
 	case Activity:
 		var r activityRecord
 		_ = json.Unmarshal(raw, &r)
 		timeText = r.Time
 		env.Actor = strings.ToLower(strings.TrimSpace(r.Email))
 		env.Detail = Detail{Action: r.Type, ClientType: r.ClientType, Version: r.Version, Parsed: true}
-		env.Emails = appendEmails(env.Emails, env.Actor)
+		env.Emails = AppendEmails(env.Emails, env.Actor, strings.ToLower)
 		if ip := strings.TrimSpace(r.IPAddress); ip != "" {
 			env.IPs = []string{ip}
 		}
@@ -155,20 +157,18 @@ func InferLogType(raw json.RawMessage) (LogType, error) {
 	return "", ErrUnknownLogType
 }
 
-var emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
-
-// appendEmails adds the addresses found in text, lower-cased, skipping ones already present.
-func appendEmails(list []string, text string) []string {
-	for _, m := range emailPattern.FindAllString(text, -1) {
-		m = strings.ToLower(strings.TrimRight(m, "."))
-		dup := false
-		for _, have := range list {
-			if have == m {
-				dup = true
-				break
-			}
+// AppendEmails adds the e-mail addresses found in text (FindEmail's, trailing dots trimmed),
+// passed through lower, skipping ones already in list. lower lets callers choose where the
+// lower-cased copies live.
+func AppendEmails(list []string, text string, lower func(string) string) []string {
+	for from := 0; from < len(text); {
+		s, e, ok := FindEmail(text[from:])
+		if !ok {
+			break
 		}
-		if !dup {
+		m := lower(strings.TrimRight(text[from+s:from+e], "."))
+		from += e
+		if !slices.Contains(list, m) {
 			list = append(list, m)
 		}
 	}
@@ -215,13 +215,13 @@ func ParseOperationDetail(s string) Detail {
 	if found {
 		d.Parsed = true
 	}
-	if s, e, ok := findEmail(key); ok && strings.TrimSpace(key[s:e]) == key {
+	if s, e, ok := FindEmail(key); ok && strings.TrimSpace(key[s:e]) == key {
 		d.TargetUser = strings.ToLower(key)
 	} else {
 		d.Setting = key
 	}
 	if d.TargetUser == "" {
-		if s, e, ok := findEmail(d.Object); ok {
+		if s, e, ok := FindEmail(d.Object); ok {
 			d.TargetUser = strings.ToLower(d.Object[s:e])
 		}
 	}
@@ -239,7 +239,7 @@ func ParseOperationDetail(s string) Detail {
 	}
 	// Only ASCII letters lower-case to "role", so an ASCII case-folding search equals
 	// searching the lower-cased setting, without allocating it.
-	isRoleChange := containsFoldASCII(d.Setting, "role") || strings.HasPrefix(d.Object, "Change Role")
+	isRoleChange := ascii.IndexFold(d.Setting, "role") >= 0 || strings.HasPrefix(d.Object, "Change Role")
 	switch {
 	case isRoleChange && d.To != "":
 		d.Role = d.To
@@ -256,13 +256,14 @@ func ParseOperationDetail(s string) Detail {
 func matchChange(rest string) (key, from, to string, ok bool) {
 	n := len(rest)
 	// Group 1 can only end where ':'? and spaces lead to a "from": no p before the run in
-	// front of the first "from" reaches one, so the search starts there.
-	first := indexFoldASCII(rest, "from")
+	// front of the first "from" reaches one, so the search starts there. ASCII case folding
+	// is exact here: RE2's (?i) folds no other character onto the letters of "from" and "to".
+	first := ascii.IndexFold(rest, "from")
 	if first < 0 {
 		return "", "", "", false
 	}
 	start := first
-	for start > 0 && isRESpace(rest[start-1]) {
+	for start > 0 && ascii.IsSpace(rest[start-1]) {
 		start--
 	}
 	if start > 0 && rest[start-1] == ':' {
@@ -279,7 +280,7 @@ func matchChange(rest string) (key, from, to string, ok bool) {
 				q++
 			}
 			for r := spaceRun(rest, q); r >= q; r-- { // \s* greedy
-				if r > 0 && isWordByte(rest[r-1]) || !hasFoldPrefix(rest[r:], "from") || failed[r] {
+				if r > 0 && ascii.IsWord(rest[r-1]) || !ascii.HasPrefixFold(rest[r:], "from") || failed[r] {
 					continue
 				}
 				if s, e, m, end, ok := matchChangeTail(rest, r+4); ok {
@@ -302,13 +303,13 @@ func matchChangeTail(rest string, s0 int) (s, e, m, end int, ok bool) {
 	for s = spaceRun(rest, s0); s > s0; s-- { // \s+ greedy
 		for e = s; e <= n; e++ { // group 2, lazy
 			for kk := spaceRun(rest, e); kk > e; kk-- { // \s+ greedy
-				if !hasFoldPrefix(rest[kk:], "to") {
+				if !ascii.HasPrefixFold(rest[kk:], "to") {
 					continue
 				}
 				m0 := kk + 2
 				if m = spaceRun(rest, m0); m > m0 { // \s+ greedy, then group 3
 					end = n
-					for end > m && isRESpace(rest[end-1]) {
+					for end > m && ascii.IsSpace(rest[end-1]) {
 						end--
 					}
 					return s, e, m, end, true
@@ -320,71 +321,24 @@ func matchChangeTail(rest string, s0 int) (s, e, m, end int, ok bool) {
 }
 
 func spaceRun(s string, i int) int {
-	for i < len(s) && isRESpace(s[i]) {
+	for i < len(s) && ascii.IsSpace(s[i]) {
 		i++
 	}
 	return i
 }
 
-// isRESpace is RE2's \s.
-func isRESpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
-
-func isWordByte(c byte) bool { return c == '_' || ('0' <= c && c <= '9') || isLetter(c) }
-
-func isLetter(c byte) bool { return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') }
-
 func isDomainChar(c byte) bool {
-	return isLetter(c) || ('0' <= c && c <= '9') || c == '.' || c == '-'
+	return ascii.IsLetter(c) || ('0' <= c && c <= '9') || c == '.' || c == '-'
 }
 
 func isLocalChar(c byte) bool {
 	return isDomainChar(c) || c == '_' || c == '%' || c == '+' || c == '\''
 }
 
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// hasFoldPrefix reports whether s starts with the lower-case ASCII prefix, ignoring ASCII
-// case (RE2's (?i) folds no other character onto the letters of "from" and "to").
-func hasFoldPrefix(s, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		if lowerASCII(s[i]) != prefix[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// containsFoldASCII reports whether the lower-case ASCII sub occurs in s, ignoring ASCII case.
-func containsFoldASCII(s, sub string) bool { return indexFoldASCII(s, sub) >= 0 }
-
-// indexFoldASCII returns the index of the first occurrence of the lower-case ASCII sub in s,
-// ignoring ASCII case, or -1.
-func indexFoldASCII(s, sub string) int {
-	if sub == "" {
-		return 0
-	}
-	c0 := sub[0]
-	for i := 0; i+len(sub) <= len(s); i++ {
-		// c|0x20 equals a lower-case letter only for that letter and its upper case; for
-		// other bytes hasFoldPrefix decides.
-		if c := s[i]; (c == c0 || c|0x20 == c0) && hasFoldPrefix(s[i:], sub) {
-			return i
-		}
-	}
-	return -1
-}
-
-// findEmail returns the leftmost match of the e-mail pattern
-// [A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,} in text.
-func findEmail(text string) (start, end int, ok bool) {
+// FindEmail returns the leftmost match of the e-mail pattern
+// [A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,} in text as text[start:end], without a
+// regular expression; searching again from end finds the next one, as FindAllString does.
+func FindEmail(text string) (start, end int, ok bool) {
 	from := 0
 	for from < len(text) {
 		at := strings.IndexByte(text[from:], '@')
@@ -416,7 +370,7 @@ func emailEnd(text string, at, e int) int {
 	for q := e; q >= at+5; q-- {
 		// The TLD is the letters run ending at q.
 		k := q
-		for k > at+1 && isLetter(text[k-1]) {
+		for k > at+1 && ascii.IsLetter(text[k-1]) {
 			k--
 		}
 		if q-k >= 2 && k-1 > at+1 && text[k-1] == '.' {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -228,6 +230,29 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if len(env.ID) != 64 || env.Time.IsZero() {
 			t.Fatalf("bad envelope %+v", env)
+		}
+	})
+}
+
+// FuzzAppendEmails checks the hand-written e-mail scan against the regular expression it
+// replaced: the same addresses, in the same order, for every input.
+func FuzzAppendEmails(f *testing.F) {
+	for _, s := range []string{
+		"Update User Bart@X.io  - User Role: from Member to Admin",
+		"a@b.cd, a@b.cd. c.d@e-f.example.org x@y.z q@@r.st o'n+1@x.io.",
+		"@x.io a@.io a@b.c a@b.cc1 a@b..cc",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []string
+		for _, m := range oracleEmailPattern.FindAllString(s, -1) {
+			if m = strings.ToLower(strings.TrimRight(m, ".")); !slices.Contains(want, m) {
+				want = append(want, m)
+			}
+		}
+		if got := AppendEmails(nil, s, strings.ToLower); !slices.Equal(got, want) {
+			t.Fatalf("AppendEmails(%q) = %q, the regexp finds %q", s, got, want)
 		}
 	})
 }
