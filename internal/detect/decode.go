@@ -2,7 +2,9 @@ package detect
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -330,6 +332,36 @@ func (d *decoder) detailInto(b []byte, sp span, e *Env) error {
 
 // str decodes the JSON string at b[i] == '"'. Without escapes the result aliases b.
 func (d *decoder) str(b []byte, i int) (string, int, error) {
+	// Nearly every string is printable ASCII without escapes: one pass finds its end.
+	if j := plainRun(b, i+1); j < len(b) && b[j] == '"' {
+		return bytesToString(b[i+1 : j]), j + 1, nil
+	}
+	return d.strSlow(b, i)
+}
+
+// plainRun returns the index of the first byte at or after i that is a quote, a backslash, a
+// control character or not ASCII (len(b) if none), eight bytes at a time.
+func plainRun(b []byte, i int) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, s := x^(lsb*'"'), x^(lsb*'\\')
+		// Each term flags its lowest matching byte exactly (a borrow only runs upwards from
+		// a true match), so the lowest flag of all is the first special byte.
+		if m := ((q-lsb)&^q | (s-lsb)&^s | (x-lsb*0x20)&^x | x) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			return i
+		}
+	}
+	return i
+}
+
+// strSlow is str for strings with escapes, non-ASCII text, control characters or no end.
+func (d *decoder) strSlow(b []byte, i int) (string, int, error) {
 	q := bytes.IndexByte(b[i+1:], '"')
 	if q < 0 {
 		return "", 0, &DecodeError{Offset: i, Reason: "unterminated string"}
