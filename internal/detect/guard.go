@@ -693,19 +693,8 @@ func icontainsLower(s, low string) bool {
 // its verdict nor its errors (icontains(text, "lit") and matches(text, "(?i)…") are false
 // there, and nothing before them can fail).
 func textGramsOf(n ast.Node) bigramSet {
-	var conj []ast.Node
-	var flatten func(n ast.Node)
-	flatten = func(n ast.Node) {
-		if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
-			flatten(b.Left)
-			flatten(b.Right)
-			return
-		}
-		conj = append(conj, n)
-	}
-	flatten(n)
 	var m bigramSet
-	for _, c := range conj {
+	for _, c := range conjuncts(n, nil) {
 		lits, safe := textLiterals(c)
 		if !safe {
 			break
@@ -717,6 +706,78 @@ func textGramsOf(n ast.Node) bigramSet {
 		}
 	}
 	return m
+}
+
+// conjuncts appends the operands of n's top-level && chain to dst, in evaluation order.
+func conjuncts(n ast.Node, dst []ast.Node) []ast.Node {
+	if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+		return conjuncts(b.Right, conjuncts(b.Left, dst))
+	}
+	return append(dst, n)
+}
+
+// paramGatesOf compiles the conjuncts of n that read nothing but params and literals
+// ("len(params.allowed_domains) > 0"), taken only from those evaluated before the first one
+// that could fail or read anything but a string field. When one is false for the rule's
+// params, the condition is false for every event without an error (&& stops there), so the
+// rule is left out of the index (Rule.inert) instead of being evaluated on every event.
+func paramGatesOf(n ast.Node) []func(*Worker) bool {
+	var gates []func(*Worker) bool
+	for _, c := range conjuncts(n, nil) {
+		if onlyParams(c) {
+			if f := nativeCondition(c); f != nil {
+				gates = append(gates, f)
+				continue
+			}
+			break
+		}
+		if _, safe := textLiterals(c); !safe {
+			break
+		}
+	}
+	return gates
+}
+
+// onlyParams reports whether n reads nothing but params, literals, len and int.
+func onlyParams(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode:
+		return true
+	case *ast.IdentifierNode:
+		return n.Value == "params"
+	case *ast.MemberNode:
+		return onlyParams(n.Node) && onlyParams(n.Property)
+	case *ast.UnaryNode:
+		return onlyParams(n.Node)
+	case *ast.BinaryNode:
+		return onlyParams(n.Left) && onlyParams(n.Right)
+	case *ast.BuiltinNode:
+		if n.Name != "len" && n.Name != "int" {
+			return false
+		}
+		for _, a := range n.Arguments {
+			if !onlyParams(a) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// inert reports whether r's params make its condition false for every event (paramGatesOf).
+func (r *Rule) inert() bool {
+	var w Worker
+	w.env.Params = r.Params
+	for _, g := range r.paramGates {
+		w.bail = false
+		if ok := g(&w); w.bail {
+			return false // expr would fail here on every event: leave that to the VM
+		} else if !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // textLiterals returns the lower-case literals the text must contain for c to be true, and

@@ -127,6 +127,8 @@ type Rule struct {
 	guards []guard
 	// textGrams are the bigrams of text literals the condition requires (textGramsOf).
 	textGrams bigramSet
+	// paramGates are the condition's leading tests of params alone (paramGatesOf).
+	paramGates []func(*Worker) bool
 }
 
 // RuleTest is one inline test case of a rule.
@@ -239,7 +241,7 @@ func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 	}
 	sort.Slice(rs.rules, func(i, j int) bool { return rs.rules[i].ID < rs.rules[j].ID })
 	for _, r := range rs.rules {
-		if !r.Enabled || severityRank(r.Severity) < severityRank(minSeverity) {
+		if !r.Enabled || severityRank(r.Severity) < severityRank(minSeverity) || r.inert() {
 			continue
 		}
 		if strings.Contains(r.Condition, "is_admin") {
@@ -347,6 +349,7 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	r.needs = ids.needs
 	r.guards = guardsOf(node)
 	r.textGrams = textGramsOf(node)
+	r.paramGates = paramGatesOf(node)
 	if strings.TrimSpace(rf.Title) == "" {
 		return nil, fail("$.title", "title is required")
 	}

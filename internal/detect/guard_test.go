@@ -1,0 +1,63 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// TestInertRules: a rule whose leading params-only tests are false for its params is left out
+// of the index, and only then; the VM confirms such a rule never matches or fails.
+func TestInertRules(t *testing.T) {
+	cases := []struct {
+		cond, params string
+		inert        bool
+	}{
+		{`len(params.l) > 0 && icontains(text, "role")`, `l: []`, true},
+		{`len(params.l) > 0 && icontains(text, "role")`, `l: [a]`, false},
+		{`icontains(text, "role") && !(len(params.l) == 0) && iequals(to, "Admin")`, `l: []`, true},
+		{`len(params.l) >= 2 && iequals(action, "Update")`, `l: [a]`, true},
+		{`len(params.l) >= 2 && iequals(action, "Update")`, `l: [a, b]`, false},
+		{`params.mode == "strict" && iequals(action, "Update")`, `mode: lax`, false}, // not compiled to Go: left to the VM
+		{`len(params.n) > 0 && iequals(action, "Update")`, `n: 7`, false},
+		{`domain(actor) != "" && len(params.l) > 0`, `l: []`, false}, // could fail first
+		{`len(params.l) > 0 || icontains(text, "role")`, `l: []`, false},
+	}
+	records := mixedCorpus(600, 5)
+	for _, c := range cases {
+		src := fmt.Sprintf("id: Inert\nname: n\nlog_types: [Zoom.Operation, Zoom.Activity]\nseverity: LOW\ncondition: %q\ntitle: t\nparams:\n  %s\n", c.cond, c.params)
+		r, err := ParseRule("inert.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.cond, err)
+		}
+		if got := r.inert(); got != c.inert {
+			t.Errorf("%s with %s: inert = %v, want %v", c.cond, c.params, got, c.inert)
+			continue
+		}
+		rs, err := NewRuleSet(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if indexed := len(rs.index) > 0; indexed == c.inert {
+			t.Errorf("%s with %s: indexed = %v", c.cond, c.params, indexed)
+		}
+		if !c.inert {
+			continue
+		}
+		// Evaluate the left-out rule on expr's VM over a corpus: no match and no error.
+		for _, lt := range r.LogTypes {
+			rs.index[lt] = &typeIndex{any: []*Rule{r}}
+		}
+		eng := NewEngine(rs, NewMemState(), Options{NoDedup: true})
+		eng.noGuards = true
+		w := eng.NewWorker()
+		for _, in := range records {
+			if ms, err := w.EvalJSON(context.Background(), in, nil); err != nil || len(ms) > 0 {
+				t.Fatalf("%s: VM gave %d matches, %v", c.cond, len(ms), err)
+			}
+		}
+		if n := eng.ConditionErrors()[r.ID]; n != 0 {
+			t.Errorf("%s: VM raised %d condition errors", c.cond, n)
+		}
+	}
+}
