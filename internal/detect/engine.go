@@ -375,8 +375,7 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 		if r.isSuppressed(env) {
 			continue
 		}
-		if g := r.textGrams; (g != bigramSet{}) && !w.eng.noGuards && w.lowerText() &&
-			g[0]&^w.lowGrams[0]|g[1]&^w.lowGrams[1] != 0 {
+		if !r.text.empty() && !w.eng.noGuards && w.lowerText() && !r.text.mayMatch(w.lowGrams) {
 			continue // the text lacks a literal the condition requires
 		}
 		env.Params = r.Params

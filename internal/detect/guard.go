@@ -687,25 +687,90 @@ func icontainsLower(s, low string) bool {
 	return ascii.IndexFold(s, low) >= 0 || !isASCII(s) && icontains(s, low)
 }
 
-// textGramsOf returns the bigrams of the text literals n cannot be true without, taken only
+// textNeeds is what a condition requires of the text's bigrams: every pair of all, and when
+// anyOf is set, every pair of at least one of its sets (from "icontains(text, \"sso\") ||
+// icontains(text, \"saml\")").
+type textNeeds struct {
+	all   bigramSet
+	anyOf []bigramSet
+}
+
+// mayMatch reports whether text bigrams g can satisfy the needs.
+func (t *textNeeds) mayMatch(g bigramSet) bool {
+	if t.all[0]&^g[0]|t.all[1]&^g[1] != 0 {
+		return false
+	}
+	for _, a := range t.anyOf {
+		if a[0]&^g[0]|a[1]&^g[1] == 0 {
+			return true
+		}
+	}
+	return t.anyOf == nil
+}
+
+// empty says the needs rule nothing out.
+func (t *textNeeds) empty() bool { return t.all == bigramSet{} && t.anyOf == nil }
+
+// textNeedsOf returns the bigrams of the text literals n cannot be true without, taken only
 // from the conjuncts evaluated before the first one that could fail or read anything but a
 // string field: skipping a rule whose literals the event's text lacks then changes neither
 // its verdict nor its errors (icontains(text, "lit") and matches(text, "(?i)…") are false
-// there, and nothing before them can fail).
-func textGramsOf(n ast.Node) bigramSet {
-	var m bigramSet
+// there, and nothing before them can fail). One disjunction of such tests is kept as anyOf.
+func textNeedsOf(n ast.Node) textNeeds {
+	var t textNeeds
 	for _, c := range conjuncts(n, nil) {
-		lits, safe := textLiterals(c)
+		alts, safe := textAlternatives(c)
 		if !safe {
 			break
 		}
-		for _, l := range lits {
-			g := bigramsOf(l)
-			m[0] |= g[0]
-			m[1] |= g[1]
+		switch {
+		case len(alts) == 1:
+			t.all[0], t.all[1] = t.all[0]|alts[0][0], t.all[1]|alts[0][1]
+		case len(alts) > 1 && t.anyOf == nil:
+			t.anyOf = alts
 		}
 	}
-	return m
+	return t
+}
+
+// textAlternatives returns bigram sets of which the text must hold at least one for c to be
+// true (none: no requirement), and whether c cannot fail (see textLiterals).
+func textAlternatives(c ast.Node) (alts []bigramSet, safe bool) {
+	if b, ok := c.(*ast.BinaryNode); ok {
+		switch b.Operator {
+		case "&&", "and", "||", "or":
+			l, lsafe := textAlternatives(b.Left)
+			r, rsafe := textAlternatives(b.Right)
+			if !lsafe || !rsafe {
+				return nil, false
+			}
+			if b.Operator == "||" || b.Operator == "or" {
+				if l == nil || r == nil {
+					return nil, true // one side needs nothing of the text
+				}
+				return append(l, r...), true
+			}
+			switch {
+			case l == nil:
+				return r, true
+			case r == nil || len(r) > 1:
+				return l, true
+			case len(l) == 1:
+				return []bigramSet{{l[0][0] | r[0][0], l[0][1] | r[0][1]}}, true
+			}
+			return r, true
+		}
+	}
+	lits, safe := textLiterals(c)
+	if !safe || len(lits) == 0 {
+		return nil, safe
+	}
+	var m bigramSet
+	for _, l := range lits {
+		g := bigramsOf(l)
+		m[0], m[1] = m[0]|g[0], m[1]|g[1]
+	}
+	return []bigramSet{m}, true
 }
 
 // conjuncts appends the operands of n's top-level && chain to dst, in evaluation order.

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/zoomwatch/zoomwatch/internal/ascii"
@@ -51,9 +52,9 @@ func TestLowerText(t *testing.T) {
 	}
 }
 
-// TestTextGramsOf checks which literals a condition is skipped without: only those of the
-// leading conjuncts that cannot fail.
-func TestTextGramsOf(t *testing.T) {
+// TestTextNeedsOf checks which literals a condition is skipped without: only those of the
+// leading conjuncts that cannot fail, and of one disjunction of them.
+func TestTextNeedsOf(t *testing.T) {
 	grams := func(lits ...string) bigramSet {
 		var m bigramSet
 		for _, l := range lits {
@@ -62,15 +63,22 @@ func TestTextGramsOf(t *testing.T) {
 		}
 		return m
 	}
-	tests := map[string]bigramSet{
-		`icontains(text, "Role") && iequals(setting, "User Role")`:                 grams("role"),
-		`iequals(action, "update") && icontains(text, "two-factor") && to == "x"`:  grams("two-factor"),
-		`ip != "" && matches(text, "(?i)sign\\s+in\\s+with")`:                      grams("sign", "in", "with"),
-		`icontains(text, "ab") && !icontains(text, "cd") && icontains(text, "ef")`: grams("ab"),
-		`int(to) < 3 && icontains(text, "xy")`:                                     {},
-		`icontains(text, "ab") || icontains(text, "cd")`:                           {},
-		`matches(text, "Sign\\s+in")`:                                              {},
-		`icontains(action, "ab")`:                                                  {},
+	all := func(lits ...string) textNeeds { return textNeeds{all: grams(lits...)} }
+	tests := map[string]textNeeds{
+		`icontains(text, "Role") && iequals(setting, "User Role")`:                                             all("role"),
+		`iequals(action, "update") && icontains(text, "two-factor") && to == "x"`:                              all("two-factor"),
+		`ip != "" && matches(text, "(?i)sign\\s+in\\s+with")`:                                                  all("sign", "in", "with"),
+		`icontains(text, "ab") && !icontains(text, "cd") && icontains(text, "ef")`:                             all("ab"),
+		`int(to) < 3 && icontains(text, "xy")`:                                                                 {},
+		`matches(text, "Sign\\s+in")`:                                                                          {},
+		`icontains(action, "ab")`:                                                                              {},
+		`icontains(text, "ab") || icontains(text, "cd")`:                                                       {anyOf: []bigramSet{grams("ab"), grams("cd")}},
+		`icontains(text, "ab") || iequals(action, "cd")`:                                                       {},
+		`icontains(text, "ab") || int(to) < 3`:                                                                 {},
+		`(icontains(text, "sso") || icontains(text, "saml")) && int(to) < 3`:                                   {anyOf: []bigramSet{grams("sso"), grams("saml")}},
+		`(icontains(text, "ab") && icontains(text, "cd")) || icontains(text, "ef")`:                            {anyOf: []bigramSet{grams("ab", "cd"), grams("ef")}},
+		`icontains(text, "ab") && (icontains(text, "cd") || icontains(text, "ef"))`:                            {all: grams("ab"), anyOf: []bigramSet{grams("cd"), grams("ef")}},
+		`(icontains(text, "ab") || icontains(text, "cd")) && (icontains(text, "ef") || icontains(text, "gh"))`: {anyOf: []bigramSet{grams("ab"), grams("cd")}},
 	}
 	for cond, want := range tests {
 		src := "id: T\nname: t\nlog_types: [Zoom.Operation]\nseverity: LOW\ncondition: '" + cond + "'\ntitle: t\n"
@@ -78,8 +86,23 @@ func TestTextGramsOf(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", cond, err)
 		}
-		if r.textGrams != want {
-			t.Errorf("%s: text bigrams %x, want %x", cond, r.textGrams, want)
+		if !reflect.DeepEqual(r.text, want) {
+			t.Errorf("%s: text needs %x, want %x", cond, r.text, want)
 		}
+	}
+}
+
+// TestTextNeedsMayMatch: all of the all-set, and one of the anyOf sets.
+func TestTextNeedsMayMatch(t *testing.T) {
+	needs := textNeeds{all: bigramsOf("ab"), anyOf: []bigramSet{bigramsOf("sso"), bigramsOf("saml")}}
+	for text, want := range map[string]bool{
+		"ab saml": true, "ab sso": true, "ab": false, "saml sso": false, "absso": true, "": false,
+	} {
+		if got := needs.mayMatch(bigramsOf(text)); got != want {
+			t.Errorf("mayMatch(%q) = %v, want %v", text, got, want)
+		}
+	}
+	if !(&textNeeds{}).mayMatch(bigramSet{}) {
+		t.Error("no needs must match anything")
 	}
 }

@@ -125,8 +125,8 @@ type Rule struct {
 	needs, matchNeeds uint8
 	// guards are literal tests the condition requires; see guard.
 	guards []guard
-	// textGrams are the bigrams of text literals the condition requires (textGramsOf).
-	textGrams bigramSet
+	// text is what the condition requires of the text's bigrams (textNeedsOf).
+	text textNeeds
 	// paramGates are the condition's leading tests of params alone (paramGatesOf).
 	paramGates []func(*Worker) bool
 }
@@ -348,7 +348,7 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	ast.Walk(&node, &ids)
 	r.needs = ids.needs
 	r.guards = guardsOf(node)
-	r.textGrams = textGramsOf(node)
+	r.text = textNeedsOf(node)
 	r.paramGates = paramGatesOf(node)
 	if strings.TrimSpace(rf.Title) == "" {
 		return nil, fail("$.title", "title is required")
