@@ -539,13 +539,8 @@ func (e *Engine) conditionError(r *Rule, eventID string, err error) {
 // alert was never acknowledged (Ack) yields the same alert again, with the same ID.
 func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 	r := m.Rule
-	a := &alert.Alert{
-		RuleID: r.ID, Name: r.Name, Severity: r.Severity, Title: m.Title, DedupKey: m.DedupKey,
-		EventCount: 1, FirstSeen: m.Time, LastSeen: m.Time, Source: m.Source,
-		LogType: string(m.LogType), Runbook: r.Runbook, Reference: r.Reference, MITRE: r.MITRE,
-		EventIDs: []string{m.EventID}, Samples: []json.RawMessage{m.Sample},
-	}
 	if e.opts.NoDedup {
+		a := alertOf(m)
 		a.ID = EventAlertID(r.ID, m.EventID)
 		return a, nil
 	}
@@ -569,11 +564,24 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 	if !d.Fire {
 		return nil, nil
 	}
+	a := alertOf(m)
 	a.ID, a.EventCount, a.FirstSeen, a.LastSeen = d.AlertID, d.Count, d.First, d.Last
 	if len(d.EventIDs) > 0 {
 		a.EventIDs = d.EventIDs
 	}
 	return a, nil
+}
+
+// alertOf is the alert of m's event alone; Decide built one for every match before knowing
+// whether it fired, most of which do not.
+func alertOf(m Match) *alert.Alert {
+	r := m.Rule
+	return &alert.Alert{
+		RuleID: r.ID, Name: r.Name, Severity: r.Severity, Title: m.Title, DedupKey: m.DedupKey,
+		EventCount: 1, FirstSeen: m.Time, LastSeen: m.Time, Source: m.Source,
+		LogType: string(m.LogType), Runbook: r.Runbook, Reference: r.Reference, MITRE: r.MITRE,
+		EventIDs: []string{m.EventID}, Samples: []json.RawMessage{m.Sample},
+	}
 }
 
 // Ack records that a was delivered, so redelivering the event that raised it no longer raises

@@ -3,7 +3,9 @@ package detect
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // TestInertRules: a rule whose leading params-only tests are false for its params is left out
@@ -58,6 +60,43 @@ func TestInertRules(t *testing.T) {
 		}
 		if n := eng.ConditionErrors()[r.ID]; n != 0 {
 			t.Errorf("%s: VM raised %d condition errors", c.cond, n)
+		}
+	}
+}
+
+// TestEnvResetClearsEveryEventField: reset zeroes every field but the helper functions, which
+// it keeps.
+func TestEnvResetClearsEveryEventField(t *testing.T) {
+	var e Env
+	e.setHelpers(&sysContext{})
+	v := reflect.ValueOf(&e).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case reflect.Map:
+			f.Set(reflect.MakeMap(f.Type()))
+		case reflect.Struct:
+			f.Set(reflect.ValueOf(time.Unix(1, 0)))
+		case reflect.Func:
+		default:
+			t.Fatalf("field %s of kind %s: teach this test to set it", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	e.reset()
+	for i := 0; i < v.NumField(); i++ {
+		name, f := v.Type().Field(i).Name, v.Field(i)
+		if f.Kind() == reflect.Func {
+			if f.IsNil() {
+				t.Errorf("reset dropped the helper %s", name)
+			}
+		} else if !f.IsZero() {
+			t.Errorf("reset left %s = %v", name, f.Interface())
 		}
 	}
 }
