@@ -236,13 +236,13 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	f := &w.dec.f
 	d := &w.dec
 	env := &w.env
-	var category string
+	var category, operator string
 	if lt == event.Operation {
-		category = f.categoryType
+		category, operator = f.categoryType, d.lower(strings.TrimSpace(f.operator))
 	}
 	cands := w.candidates(rs, lt, category)
 	if lt == event.Operation && rs.usesAdmin {
-		w.noteAdmin(ctx, d.lower(strings.TrimSpace(f.operator)))
+		w.noteAdmin(ctx, operator)
 	}
 	if len(cands) == 0 {
 		return dst, nil
@@ -253,7 +253,7 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	w.lazy = 0
 	switch lt {
 	case event.Operation:
-		env.Actor = d.lower(strings.TrimSpace(f.operator))
+		env.Actor = operator
 		env.Category, env.Action, env.Text = f.categoryType, f.action, f.operationDetail
 		// operation_detail parsing and e-mail extraction wait until a rule needs them.
 		w.lazy = needDetail | needEmails
