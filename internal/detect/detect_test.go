@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -127,7 +128,7 @@ func TestDecoderAgreesWithNormalize(t *testing.T) {
 			} else if _, err := w.evalRecord(context.Background(), input, lt, nil); err != nil {
 				t.Fatal(err)
 			}
-			w.fill(needDetail | needEmails)
+			w.fill(needDetail | needEmails | needTime)
 			got := eventView(w.env)
 			var wantEnv Env
 			wantEnv.LogType, wantEnv.Source, wantEnv.Actor, wantEnv.Time = string(want.LogType), want.Source, want.Actor, want.Time
@@ -477,6 +478,24 @@ func TestParseTime(t *testing.T) {
 		if ok != (werr == nil) || (ok && !got.Equal(want)) {
 			t.Errorf("parseTime(%q) = %v, %v; time.Parse = %v, %v", s, got, ok, want, werr)
 		}
+	}
+	// The fast path against time.Date, on every day of years around the era boundaries and
+	// leap rules, and on random instants of years 0 to 9999. Compared with ==, so the
+	// location must be the same too (Normalize's times are compared field by field).
+	check := func(want time.Time) {
+		s := want.Format("2006-01-02T15:04:05Z")
+		if got, ok := parseTime(s); !ok || got != want {
+			t.Fatalf("parseTime(%q) = %#v, %v; want %#v", s, got, ok, want)
+		}
+	}
+	for _, y := range []int{0, 1, 99, 100, 399, 400, 1600, 1900, 1969, 1970, 2000, 2024, 2100, 9999} {
+		for d := time.Date(y, 1, 1, 23, 59, 59, 0, time.UTC); d.Year() == y; d = d.AddDate(0, 0, 1) {
+			check(d)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 100000; i++ {
+		check(time.Date(rng.IntN(10000), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), 0, time.UTC))
 	}
 }
 

@@ -447,9 +447,6 @@ func (w *Worker) eventID() string {
 // fill completes the lazily filled parts of a raw operation record.
 func (w *Worker) fill(needs uint8) {
 	env := &w.env
-	// The time comes along with any other part: it is cheap next to them, and an event that
-	// needs one part is usually on its way to a match.
-	needs |= needTime
 	if w.lazy&needs&needDetail != 0 {
 		detail := w.eng.parseDetail(env.Text)
 		detail.Category, detail.Action = env.Category, env.Action

@@ -98,7 +98,7 @@ func FuzzEvalJSON(f *testing.F) {
 		if _, err := w.evalRecord(context.Background(), data, lt, nil); err != nil {
 			t.Fatal(err)
 		}
-		w.fill(needDetail | needEmails)
+		w.fill(needDetail | needEmails | needTime)
 		got := eventView(w.env)
 		var wantEnv Env
 		wantEnv.LogType, wantEnv.Source, wantEnv.Actor, wantEnv.Time = string(want.LogType), want.Source, want.Actor, want.Time
