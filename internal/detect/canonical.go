@@ -26,6 +26,15 @@ func canonicalFlat(raw []byte, members []canonicalMember, dst []byte) (out []byt
 		if !plainASCII(key) {
 			flat = false
 		}
+		// A string that is plain to its end re-encodes unchanged (with HTML escaping off, as
+		// event.Canonical has it); one scan finds its end and says so.
+		if b[v] == '"' {
+			if j := plainRun(b, v+1); j < len(b) && b[j] == '"' {
+				members = append(members, canonicalMember{key: key, val: b[v : j+1]})
+				return j + 1, nil
+			}
+			flat = false
+		}
 		end, err := skipValue(b, v, 0)
 		if err != nil {
 			return 0, err
@@ -34,10 +43,6 @@ func canonicalFlat(raw []byte, members []canonicalMember, dst []byte) (out []byt
 		switch val[0] {
 		case '{', '[':
 			flat = false
-		case '"':
-			if !plainASCII(bytesToString(val[1 : len(val)-1])) {
-				flat = false
-			}
 		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			if !validNumber(val) {
 				flat = false
@@ -68,10 +73,11 @@ func canonicalFlat(raw []byte, members []canonicalMember, dst []byte) (out []byt
 	return append(dst, '}'), members, true
 }
 
-// plainASCII reports whether s encodes to JSON unchanged: printable ASCII without '"' or '\'.
+// plainASCII reports whether s encodes to JSON unchanged: ASCII without control characters,
+// '"' or '\\' (keys; values are checked where they are scanned).
 func plainASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
 			return false
 		}
 	}
@@ -134,23 +140,17 @@ func (w *Worker) recordID(source string, lt event.LogType, raw []byte) string {
 	return w.identity(source, lt, canon)
 }
 
-// identity is event.Identity with the worker's reused digest: the ID string is its only
+// identity is event.Identity hashing one reused buffer in one call: the ID string is its only
 // allocation.
 func (w *Worker) identity(source string, lt event.LogType, canon []byte) string {
-	if w.sha == nil {
-		w.sha = sha256.New()
-	}
-	h := w.sha
-	h.Reset()
-	// One Write of a reused buffer: converting the strings for Write would allocate.
 	b := append(w.idBuf[:0], source...)
 	b = append(b, 0)
 	b = append(b, lt...)
 	b = append(b, 0)
-	h.Write(b)
-	h.Write(canon)
-	w.idBuf = h.Sum(b[:0])
+	b = append(b, canon...)
+	w.idBuf = b
+	sum := sha256.Sum256(b)
 	var out [2 * sha256.Size]byte
-	hex.Encode(out[:], w.idBuf)
+	hex.Encode(out[:], sum[:])
 	return string(out[:])
 }

@@ -439,13 +439,21 @@ func TestCanonicalFlatAgreesWithEvent(t *testing.T) {
 	inputs := append(mixedCorpus(200, 3),
 		[]byte(`{"b":1,"a":-0.5e+3,"c":true,"d":null,"e":"x y"}`),
 		[]byte(`{"a":"caf\u00e9"}`), []byte(`{"a":"café"}`), []byte(`{"a":{"b":1}}`), []byte(`{"a":1,"a":2}`),
-		[]byte(`{"a":"<&>"}`), []byte(`{"a":01}`), []byte(` { "z" : "1" , "y" : [ ] } `))
+		[]byte(`{"a":"<&>"}`), []byte(`{"a":01}`), []byte(` { "z" : "1" , "y" : [ ] } `),
+		[]byte("{\"a\":\"\x7f~\",\"\x7f\":\"b\"}"), []byte("{\"a\":\"x\ty\"}"), []byte(`{"a":"x\"y"}`))
+	flat := 0
 	for _, in := range inputs {
 		want, werr := event.Canonical(in)
 		got, _, ok := canonicalFlat(in, nil, nil)
 		if ok && (werr != nil || !bytes.Equal(got, want)) {
 			t.Errorf("canonicalFlat(%s) = %s, event.Canonical = %s (%v)", in, got, want, werr)
 		}
+		if ok {
+			flat++
+		}
+	}
+	if flat < 200 {
+		t.Errorf("only %d of the inputs took the flat path; the corpus records should all take it", flat)
 	}
 	w := NewEngine(loadTestRules(t), NewMemState(), Options{}).NewWorker()
 	for _, in := range inputs {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"hash/maphash"
 	"log/slog"
 	"strings"
@@ -140,10 +139,8 @@ type Worker struct {
 	lowBuf   []byte
 	lowGrams bigramSet
 	lowState uint8
-	// matchBuf is match's scratch; sha the digest of raw records' event IDs, idBuf its input
-	// and output scratch.
+	// matchBuf is match's scratch; idBuf the input of raw records' event ID digests.
 	matchBuf []byte
-	sha      hash.Hash
 	idBuf    []byte
 	// curID is the current event's ID once computed ("" until then).
 	curID string
