@@ -143,7 +143,8 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 		return false, nil
 	}
 	if w.absorbed == nil || len(w.absorbed) >= maxAbsorbed {
-		w.absorbed = map[string]*absorbed{}
+		// Sized for a busy hour of tuples, so a new worker does not rehash its way up.
+		w.absorbed = make(map[string]*absorbed, absorbHint)
 	}
 	// Entries come from a slab: one allocation per absorbSlab tuples instead of one each.
 	if len(w.absorbSlab) == 0 {
@@ -155,6 +156,9 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 	w.absorbed[string(k)] = e
 	return false, e
 }
+
+// absorbHint is the remembered tuples a worker makes room for at first.
+const absorbHint = 1024
 
 // absorbSlab is how many entries a worker allocates at once.
 const absorbSlab = 256

@@ -283,7 +283,8 @@ type memSeen struct {
 
 // NewMemState returns an empty in-memory state.
 func NewMemState() *MemState {
-	return &MemState{buckets: map[memKey]*memBucket{}, fired: map[string]*memBucket{},
+	// Sized for a busy hour of grouping windows, so a new state does not rehash its way up.
+	return &MemState{buckets: make(map[memKey]*memBucket, absorbHint), fired: map[string]*memBucket{},
 		seen: map[string]memSeen{}, admins: map[string]bool{}}
 }
 
