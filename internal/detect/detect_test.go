@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -581,6 +582,65 @@ func TestGuardsKeepVerdicts(t *testing.T) {
 		with, without := run(false), run(true)
 		if !reflect.DeepEqual(with, without) {
 			t.Errorf("guards changed verdicts: %d matches with, %d without", len(with), len(without))
+		}
+	}
+}
+
+// TestDetectEnvelopeJSONAgreesWithDetect: the detector Lambda's path (envelope bytes through
+// the scanner) raises the same alerts as Detect over decoded envelopes, and names the
+// envelope it read.
+func TestDetectEnvelopeJSONAgreesWithDetect(t *testing.T) {
+	rs, err := LoadDir("../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	byJSON := NewEngine(rs, NewMemState(), Options{})
+	byStruct := NewEngine(rs, NewMemState(), Options{})
+	var got, want []string
+	view := func(as []alert.Alert) (out []string) {
+		for _, a := range as {
+			b, _ := json.Marshal(a)
+			out = append(out, string(b))
+		}
+		return out
+	}
+	for _, data := range envelopeCorpus(mixedCorpusUsers(3000, 11, 40)) {
+		var e event.Envelope
+		if err := json.Unmarshal(data, &e); err != nil {
+			t.Fatal(err)
+		}
+		info, as, err := byJSON.DetectEnvelopeJSON(ctx, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info != (EnvelopeInfo{ID: e.ID, Source: e.Source, LogType: e.LogType}) {
+			t.Fatalf("info %+v, want %s %s %s", info, e.ID, e.Source, e.LogType)
+		}
+		bs, err := byStruct.Detect(ctx, []event.Envelope{e})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			_ = byJSON.Ack(ctx, a)
+		}
+		for _, a := range bs {
+			_ = byStruct.Ack(ctx, a)
+		}
+		got, want = append(got, view(as)...), append(want, view(bs)...)
+	}
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("DetectEnvelopeJSON raised %d alerts, Detect %d; they differ or there are none", len(got), len(want))
+	}
+	for name, data := range map[string]string{
+		"not json": `{"id":`, "no id": `{"log_type":"Zoom.Operation","raw":{}}`,
+		"unknown type": `{"id":"x","log_type":"Zoom.Chat","raw":{}}`, "no raw": `{"id":"x","log_type":"Zoom.Activity"}`,
+		"array": `[1,2]`, "raw record": `{"operator":"a@x.io","operation_detail":"x"}`,
+		"bad time": `{"id":"x","log_type":"Zoom.Activity","time":"yesterday","raw":{}}`,
+	} {
+		var bad *InputError
+		if _, _, err := byJSON.DetectEnvelopeJSON(ctx, []byte(data)); !errors.As(err, &bad) {
+			t.Errorf("%s: error %v, want an InputError", name, err)
 		}
 	}
 }

@@ -40,8 +40,10 @@ type Engine struct {
 	admins *adminCache
 	errors sync.Map // rule ID -> *atomic.Int64
 
-	mu     sync.Mutex // guards detect
+	mu     sync.Mutex // guards detect and matchBuf
 	detect *Worker
+	// matchBuf is DetectEnvelopeJSON's reused match slice.
+	matchBuf []Match
 
 	// noGuards turns guard pre-checks off, for tests proving they change no verdict;
 	// noAbsorb keeps repeats of counted tuples (absorb.go), for tests proving that dropping
@@ -239,7 +241,7 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	}
 	cands := w.candidates(rs, lt, category)
 	if lt == event.Operation && rs.usesAdmin {
-		w.noteAdmin(ctx, operator)
+		w.noteAdmin(ctx, operator, f.time)
 	}
 	if len(cands) == 0 {
 		return dst, nil
@@ -288,7 +290,7 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 		return dst, err
 	}
 	if lt == event.Operation && rs.usesAdmin {
-		w.noteAdmin(ctx, env.Actor)
+		w.noteAdmin(ctx, env.Actor, f.time)
 	}
 	cands := w.candidates(rs, lt, env.Category)
 	if len(cands) == 0 {
@@ -312,10 +314,10 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 	return w.run(ctx, cands, dst), nil
 }
 
-// noteAdmin notes an operator for is_admin. email may alias the input, which is reused after
+// noteAdmin notes an operator for is_admin, seen at the record time timeText. email may alias the input, which is reused after
 // the event, so what the engine keeps is a copy; the worker remembers whom it already noted,
 // so an operator is copied and noted once, not on every record.
-func (w *Worker) noteAdmin(ctx context.Context, email string) {
+func (w *Worker) noteAdmin(ctx context.Context, email, timeText string) {
 	if email == "" || email == w.lastNoted {
 		return // an operator's records usually come in runs
 	}
@@ -328,7 +330,8 @@ func (w *Worker) noteAdmin(ctx context.Context, email string) {
 	}
 	email = strings.Clone(email)
 	w.noted[email], w.lastNoted = email, email
-	w.eng.admins.note(ctx, email, time.Time{})
+	at, _ := parseTime(timeText) // the record's time; zero (read as now) when unreadable
+	w.eng.admins.note(ctx, email, at)
 }
 
 // maxNoted bounds Worker.noted; past it the set starts over (noting again is harmless).
@@ -621,6 +624,75 @@ func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Al
 		}
 	}
 	return out, nil
+}
+
+// EnvelopeInfo names the envelope DetectEnvelopeJSON evaluated.
+type EnvelopeInfo struct {
+	ID, Source string
+	LogType    event.LogType
+}
+
+// InputError is input DetectEnvelopeJSON cannot evaluate: not JSON, not an envelope, or an
+// envelope without an id, a known log type or a raw record. Retrying it cannot help.
+type InputError struct {
+	// ID is the envelope's id when it has one.
+	ID     string
+	Reason string
+}
+
+// Error implements error.
+func (e *InputError) Error() string {
+	if e.ID != "" {
+		return "envelope " + e.ID + ": " + e.Reason
+	}
+	return e.Reason
+}
+
+// DetectEnvelopeJSON is Detect for one envelope as the stream carries it: JSON bytes, read
+// by the engine's own scanner, the path the benchmarks and the CLI take. Input it cannot
+// evaluate is an *InputError; any other error is the state's, and evaluating the envelope
+// again is safe (see Decide).
+func (e *Engine) DetectEnvelopeJSON(ctx context.Context, data []byte) (EnvelopeInfo, []alert.Alert, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.detect == nil {
+		e.detect = e.NewWorker()
+	}
+	w := e.detect
+	w.sys.clockUses = 0 // a record may come long after the previous one
+	if err := w.dec.object(data); err != nil {
+		return EnvelopeInfo{}, nil, &InputError{Reason: "not an envelope: " + err.Error()}
+	}
+	f := &w.dec.f
+	// Owned copies: the fields alias data, which the caller may reuse.
+	info := EnvelopeInfo{ID: strings.Clone(f.id), Source: strings.Clone(f.source), LogType: event.LogType(strings.Clone(f.logType))}
+	switch {
+	case !f.isEnvelope(data):
+		return info, nil, &InputError{ID: info.ID, Reason: "not an envelope: no raw record object"}
+	case info.ID == "":
+		return info, nil, &InputError{Reason: "envelope has no id"}
+	case !info.LogType.Valid():
+		return info, nil, &InputError{ID: info.ID, Reason: fmt.Sprintf("unknown log_type %q", info.LogType)}
+	}
+	if _, ok := parseTime(f.time); f.time != "" && !ok {
+		return info, nil, &InputError{ID: info.ID, Reason: fmt.Sprintf("time %q is not RFC 3339", f.time)}
+	}
+	matches, err := w.evalEnvelopeJSON(ctx, data, e.matchBuf[:0])
+	e.matchBuf = matches[:0]
+	if err != nil {
+		return info, nil, &InputError{ID: info.ID, Reason: err.Error()}
+	}
+	var out []alert.Alert
+	for _, m := range matches {
+		a, err := e.Decide(ctx, m)
+		if err != nil {
+			return info, out, err
+		}
+		if a != nil {
+			out = append(out, *a)
+		}
+	}
+	return info, out, nil
 }
 
 // cmpOr returns the first non-nil error.

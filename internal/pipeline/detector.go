@@ -2,13 +2,14 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/zoomwatch/zoomwatch/internal/alert"
+	"github.com/zoomwatch/zoomwatch/internal/detect"
 	"github.com/zoomwatch/zoomwatch/internal/event"
 	"github.com/zoomwatch/zoomwatch/internal/poll"
 )
@@ -37,9 +38,18 @@ type Retuner interface {
 	Retune(ctx context.Context) error
 }
 
+// EnvelopeDetector evaluates one stream record, an envelope's JSON bytes, into alerts, and
+// records their delivery; the detection engine implements it. Input it cannot evaluate is a
+// *detect.InputError; any other error is retryable.
+type EnvelopeDetector interface {
+	DetectEnvelopeJSON(ctx context.Context, data []byte) (detect.EnvelopeInfo, []alert.Alert, error)
+	// Ack records that a was delivered, so evaluating its event again raises nothing.
+	Ack(ctx context.Context, a alert.Alert) error
+}
+
 // DetectorFunction is the Kinesis-triggered detector: envelopes in, alerts out.
 type DetectorFunction struct {
-	Detector  Detector
+	Detector  EnvelopeDetector
 	Publisher Publisher
 	Retuner   Retuner
 	Metrics   DetectMetrics
@@ -72,22 +82,22 @@ func (d *DetectorFunction) Handle(ctx context.Context, in events.KinesisEvent) (
 	// and logs are paid per byte.
 	evaluated := map[poll.Key]int{}
 	for _, rec := range in.Records {
-		var env event.Envelope
-		if err := decodeEnvelope(rec.Kinesis.Data, &env); err != nil {
+		// The record's bytes go to the engine's own scanner, the path its benchmarks measure.
+		info, alerts, err := d.Detector.DetectEnvelopeJSON(ctx, rec.Kinesis.Data)
+		if bad := (*detect.InputError)(nil); errors.As(err, &bad) {
 			poison++
 			log.ErrorContext(ctx, "poison record skipped", "sequence_number", rec.Kinesis.SequenceNumber, "event_source_arn", rec.EventSourceArn, "error", err)
 			continue
 		}
-		alerts, err := d.Detector.Detect(ctx, []event.Envelope{env})
 		if err == nil {
 			err = d.publish(ctx, alerts)
 		}
 		if err != nil {
-			log.ErrorContext(ctx, "record not processed; the batch resumes here on retry", "event_id", env.ID, "sequence_number", rec.Kinesis.SequenceNumber, "error", err)
+			log.ErrorContext(ctx, "record not processed; the batch resumes here on retry", "event_id", info.ID, "sequence_number", rec.Kinesis.SequenceNumber, "error", err)
 			resp.BatchItemFailures = []events.KinesisBatchItemFailure{{ItemIdentifier: rec.Kinesis.SequenceNumber}}
 			break
 		}
-		evaluated[poll.Key{Source: env.Source, LogType: env.LogType}]++
+		evaluated[poll.Key{Source: info.Source, LogType: info.LogType}]++
 	}
 	if d.Metrics != nil {
 		for k, n := range evaluated {
@@ -125,22 +135,6 @@ func logger(d *DetectorFunction) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return d.Log
-}
-
-// decodeEnvelope reads one Kinesis record's envelope and checks what the detector relies on.
-func decodeEnvelope(data []byte, env *event.Envelope) error {
-	if err := json.Unmarshal(data, env); err != nil {
-		return fmt.Errorf("not an envelope: %w", err)
-	}
-	switch {
-	case env.ID == "":
-		return fmt.Errorf("envelope has no id")
-	case !env.LogType.Valid():
-		return fmt.Errorf("envelope %s has unknown log_type %q", env.ID, env.LogType)
-	case len(env.Raw) == 0:
-		return fmt.Errorf("envelope %s has no raw record", env.ID)
-	}
-	return nil
 }
 
 // reportRuleErrors turns the engine's new rule evaluation errors since the last batch into

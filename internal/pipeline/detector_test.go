@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -112,19 +113,37 @@ func TestDetectorRetriesFromTheFailedRecordWithoutLosingOrDoublingAlerts(t *test
 	}
 }
 
-func TestDecodeEnvelopeRejects(t *testing.T) {
+// poisonCounter counts the poison records the detector reports.
+type poisonCounter struct{ poison int }
+
+func (p *poisonCounter) Evaluated(string, event.LogType, int) {}
+func (p *poisonCounter) Alerted(string, string)               {}
+func (p *poisonCounter) RuleFailed(string, int)               {}
+func (p *poisonCounter) Poison(n int)                         { p.poison += n }
+
+// TestDetectorSkipsPoisonRecords: records that are not evaluable envelopes are skipped and
+// counted, never retried, and do not stop the good record after them. (Like the CLI, the
+// detector ignores fields of the wrong type, such as ips that is not an array.)
+func TestDetectorSkipsPoisonRecords(t *testing.T) {
 	t.Parallel()
-	for name, data := range map[string]string{
-		"not json":      `{"id":`,
-		"no id":         `{"log_type":"Zoom.Operation","raw":{}}`,
-		"unknown type":  `{"id":"x","log_type":"Zoom.Chat","raw":{}}`,
-		"no raw":        `{"id":"x","log_type":"Zoom.Activity"}`,
-		"array not obj": `[1,2]`,
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var batch events.KinesisEvent
+	for i, data := range []string{
+		`{"id":`, `{"log_type":"Zoom.Operation","raw":{}}`, `{"id":"x","log_type":"Zoom.Chat","raw":{}}`,
+		`{"id":"x","log_type":"Zoom.Activity"}`, `[1,2]`, `{"id":"x","log_type":"Zoom.Activity","raw":"s"}`,
+		`{"id":"x","log_type":"Zoom.Activity","time":"yesterday","raw":{}}`,
 	} {
-		var env event.Envelope
-		if err := decodeEnvelope([]byte(data), &env); err == nil {
-			t.Errorf("%s: decoded without error", name)
-		}
+		batch.Records = append(batch.Records, kinesisRecord(t, fmt.Sprint(i), []byte(data)))
+	}
+	batch.Records = append(batch.Records, kinesisRecord(t, "good", envelopeBytes(t, "bart@x.io", "Security  - Sign in with Two-Factor Authentication: from On to Off", at)))
+	pub, metrics := &flakyPublisher{}, &poisonCounter{}
+	fn := &DetectorFunction{Detector: newTestDetector(t), Publisher: pub, Metrics: metrics}
+	resp, err := fn.Handle(context.Background(), batch)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("resp %+v err %v; want every record done", resp, err)
+	}
+	if want := len(batch.Records) - 1; metrics.poison != want || len(pub.got) != 1 {
+		t.Fatalf("%d poison records and %d alerts; want %d and 1", metrics.poison, len(pub.got), want)
 	}
 }
 
