@@ -54,7 +54,16 @@ func canonicalFlat(raw []byte, members []canonicalMember, dst []byte) (out []byt
 	if err != nil || !flat || len(d.arena) > 0 {
 		return dst, members, false
 	}
-	slices.SortFunc(members, func(a, b canonicalMember) int { return strings.Compare(a.key, b.key) })
+	if len(members) <= 32 {
+		// A record has a handful of keys: insertion sort, without a comparison function call.
+		for i := 1; i < len(members); i++ {
+			for j := i; j > 0 && members[j].key < members[j-1].key; j-- {
+				members[j], members[j-1] = members[j-1], members[j]
+			}
+		}
+	} else {
+		slices.SortFunc(members, func(a, b canonicalMember) int { return strings.Compare(a.key, b.key) })
+	}
 	for i := 1; i < len(members); i++ {
 		if members[i].key == members[i-1].key {
 			return dst, members, false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
@@ -436,12 +437,22 @@ func TestTuningFrom(t *testing.T) {
 	}
 }
 
+// manyKeys is a flat record of n keys in reverse order.
+func manyKeys(n int) []byte {
+	b := []byte("{")
+	for i := n; i > 0; i-- {
+		b = fmt.Appendf(b, `"k%03d":%d,`, i, i)
+	}
+	return append(b[:len(b)-1], '}')
+}
+
 func TestCanonicalFlatAgreesWithEvent(t *testing.T) {
 	inputs := append(mixedCorpus(200, 3),
 		[]byte(`{"b":1,"a":-0.5e+3,"c":true,"d":null,"e":"x y"}`),
 		[]byte(`{"a":"caf\u00e9"}`), []byte(`{"a":"café"}`), []byte(`{"a":{"b":1}}`), []byte(`{"a":1,"a":2}`),
 		[]byte(`{"a":"<&>"}`), []byte(`{"a":01}`), []byte(` { "z" : "1" , "y" : [ ] } `),
-		[]byte("{\"a\":\"\x7f~\",\"\x7f\":\"b\"}"), []byte("{\"a\":\"x\ty\"}"), []byte(`{"a":"x\"y"}`))
+		[]byte("{\"a\":\"\x7f~\",\"\x7f\":\"b\"}"), []byte("{\"a\":\"x\ty\"}"), []byte(`{"a":"x\"y"}`), manyKeys(10), manyKeys(40),
+		[]byte(`{"time":"2026-11-20T10:00:00Z","operator":"a@x.io","category_type":"User","action":"Add","operation_detail":"Add User  - m@x.io"}`))
 	flat := 0
 	for _, in := range inputs {
 		want, werr := event.Canonical(in)
@@ -453,7 +464,7 @@ func TestCanonicalFlatAgreesWithEvent(t *testing.T) {
 			flat++
 		}
 	}
-	if flat < 200 {
+	if flat < 203 {
 		t.Errorf("only %d of the inputs took the flat path; the corpus records should all take it", flat)
 	}
 	w := NewEngine(loadTestRules(t), NewMemState(), Options{}).NewWorker()
