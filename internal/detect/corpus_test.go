@@ -196,6 +196,35 @@ func TestNotedAdminsOutliveTheInput(t *testing.T) {
 	}
 }
 
+// TestAdminCacheOutlivesTheInput signs users in from one buffer, reused for each record as the
+// CLI reuses its batches: the "not an admin" answers is_admin caches must stay keyed by the
+// users who signed in, not by whatever the buffer holds next (which once grew the cache with
+// garbage keys and could hide an admin behind a stale answer).
+func TestAdminCacheOutlivesTheInput(t *testing.T) {
+	rs, err := LoadDir("../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := NewEngine(rs, NewMemState(), Options{})
+	w := eng.NewWorker()
+	ctx := context.Background()
+	buf := make([]byte, 0, 256)
+	var want []string
+	for i := 0; i < 20; i++ {
+		user := fmt.Sprintf("user%02d@x.io", i)
+		want = append(want, user)
+		buf = fmt.Appendf(buf[:0], `{"email":%q,"time":"2026-11-20T10:00:00Z","type":"Sign in","ip_address":"203.0.113.9","client_type":"Windows","version":"6.2.5"}`, user)
+		if _, err := w.EvalJSON(ctx, buf, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copy(buf, make([]byte, len(buf)))
+	got := slices.Sorted(maps.Keys(eng.admins.entries))
+	if !slices.Equal(got, want) {
+		t.Errorf("is_admin cache keys = %q, want %q", got, want)
+	}
+}
+
 // FuzzNativeMatchesVM evaluates fuzzed records with the shipped pack twice, natively and on
 // expr's VM only: the matches (rule, event, title, keys) and condition errors must agree.
 func FuzzNativeMatchesVM(f *testing.F) {

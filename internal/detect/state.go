@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -538,6 +539,7 @@ func (a *adminCache) note(ctx context.Context, email string, at time.Time) {
 	if e.admin {
 		return
 	}
+	email = strings.Clone(email) // kept as a key: must not alias a buffer the caller reuses
 	a.mu.Lock()
 	a.entries[email] = adminEntry{admin: true}
 	a.mu.Unlock()
@@ -578,7 +580,8 @@ func (a *adminCache) isAdminAt(ctx context.Context, email string, clock func() t
 				}
 			}
 		}
-		a.entries[email] = adminEntry{admin: admin, retry: now.Add(adminMissTTL)}
+		// email may alias an input buffer the caller reuses; the key must not change with it.
+		a.entries[strings.Clone(email)] = adminEntry{admin: admin, retry: now.Add(adminMissTTL)}
 	}
 	a.mu.Unlock()
 	return admin
