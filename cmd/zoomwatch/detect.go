@@ -166,6 +166,10 @@ func detectStream(ctx context.Context, eng *detect.Engine, label string, r io.Re
 		go func() {
 			defer wg.Done()
 			w := eng.NewWorker()
+			// The loop below decides every match in input order, acknowledging each alert as
+			// it is written, and stops at the first error: the worker may drop repeats of
+			// tuples whose first match that loop has not reached yet.
+			w.DecideInOrder()
 			for b := range todo {
 				res := batchResult{seq: b.seq}
 				var matches []detect.Match

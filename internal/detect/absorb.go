@@ -134,10 +134,13 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 	w.absorbKey = k
 	e, ok := w.absorbed[string(k)]
 	if ok {
-		switch e.state.Load() {
-		case settled:
+		switch st := e.state.Load(); {
+		case st == settled:
 			return true, nil
-		case counted:
+		case st == counted || w.inOrder:
+			// In order (DecideInOrder), once Decide has had the tuple's first match the tuple
+			// is counted whatever it answered (that event or an earlier one brought it in), and
+			// every alert before it was acknowledged: only its own redeliveries may matter.
 			return e.sum != maphash.Bytes(w.eng.absorbSeed, w.raw), nil
 		}
 		return false, nil

@@ -98,6 +98,66 @@ func TestAbsorbingRepeatsKeepsAlerts(t *testing.T) {
 	}
 }
 
+// TestAbsorbInOrderKeepsAlerts evaluates the same streams as zoomwatch detect does: a batch at
+// a time, its matches decided in order (every alert acknowledged) only after the whole batch
+// was evaluated. With DecideInOrder the worker also drops repeats whose first match is still
+// waiting for Decide; the alerts must be those of sending every match to State, and far fewer
+// matches must reach it than without DecideInOrder.
+func TestAbsorbInOrderKeepsAlerts(t *testing.T) {
+	rs, err := LoadDir("../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seed := range []uint64{4, 5, 6} {
+		stream := signInStream(seed, 3000)
+		run := func(absorb, inOrder bool, batch int) (alerts []string, matches int) {
+			eng := NewEngine(rs, NewMemState(), Options{})
+			eng.noAbsorb = !absorb
+			w := eng.NewWorker()
+			if inOrder {
+				w.DecideInOrder()
+			}
+			ctx := context.Background()
+			var pending []Match
+			for i, rec := range stream {
+				ms, err := w.EvalJSON(ctx, rec, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pending = append(pending, ms...)
+				if (i+1)%batch != 0 && i != len(stream)-1 {
+					continue
+				}
+				matches += len(pending)
+				for _, m := range pending {
+					a, err := eng.Decide(ctx, m)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if a != nil {
+						alerts = append(alerts, alertView(a))
+						if err := eng.Ack(ctx, *a); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				pending = pending[:0]
+			}
+			return alerts, matches
+		}
+		want, allMatches := run(false, false, 1)
+		lagging, lagMatches := run(true, false, 64)
+		got, gotMatches := run(true, true, 64)
+		if !slices.Equal(got, want) || !slices.Equal(lagging, want) {
+			t.Errorf("seed %d: alerts differ:\n in order %d %q\n lagging  %d %q\n want     %d %q", seed, len(got), got, len(lagging), lagging, len(want), want)
+		}
+		if len(want) < 10 || gotMatches*2 > lagMatches || lagMatches >= allMatches {
+			t.Errorf("seed %d: %d alerts; %d matches in order, %d lagging, %d all: the stream does not test what it should",
+				seed, len(want), gotMatches, lagMatches, allMatches)
+		}
+	}
+}
+
 // alertView is what must not change when repeats are dropped.
 func alertView(a *alert.Alert) string {
 	v := a.RuleID + "|" + a.ID + "|" + a.Title
@@ -168,5 +228,57 @@ func TestAbsorbRedeliveredFirerAfterAnotherEvent(t *testing.T) {
 		if string(in) == string(firer) && !slices.Contains(fired, "Zoom.SignIn.Many.IPs") {
 			t.Errorf("the redelivered firing event raised %v, want its unacknowledged alert again", fired)
 		}
+	}
+}
+
+// TestAbsorbInOrderForgetsATupleWhoseMatchFailed: when the first event of a tuple matches but
+// its title cannot be rendered, no match reaches Decide, so the next event of the tuple must
+// not be dropped as a repeat.
+func TestAbsorbInOrderForgetsATupleWhoseMatchFailed(t *testing.T) {
+	r, err := ParseRule("t.yaml", []byte(`
+id: Test.Title.Fails
+name: t
+log_types: [Zoom.Operation]
+severity: LOW
+condition: iequals(action, "Update")
+title: "{{.actor}} changed {{if .emails}}{{index .emails 1}}{{end}}"
+dedup:
+  key: "{{.actor}}"
+  period: 1d
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := NewRuleSet(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := NewEngine(rs, NewMemState(), Options{})
+	w := eng.NewWorker()
+	w.DecideInOrder()
+	ctx := context.Background()
+	var pending []Match
+	for _, rec := range []string{
+		`{"time":"2026-11-20T10:00:00Z","operator":"a@x.io","category_type":"Meeting","action":"Update","operation_detail":"Meeting  - Waiting Room: from On to Off"}`,
+		`{"time":"2026-11-20T10:05:00Z","operator":"a@x.io","category_type":"User","action":"Update","operation_detail":"Update User b@x.io  - Department: from A to B"}`,
+	} {
+		ms, err := w.EvalJSON(ctx, []byte(rec), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending = append(pending, ms...)
+	}
+	var titles []string
+	for _, m := range pending {
+		a, err := eng.Decide(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != nil {
+			titles = append(titles, a.Title)
+		}
+	}
+	if want := []string{"a@x.io changed b@x.io"}; !slices.Equal(titles, want) || eng.ConditionErrors()[r.ID] != 1 {
+		t.Errorf("alerts %q and %d rendering errors; want %q and 1", titles, eng.ConditionErrors()[r.ID], want)
 	}
 }

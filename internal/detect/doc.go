@@ -62,44 +62,57 @@
 // # Performance
 //
 // Measured on the 2-core build machine (nproc 2, "AMD EPYC" in /proc/cpuinfo, Go 1.26), a
-// shared VM whose speed varies by 10–20% from run to run, so rates are per CPU second of the
-// benchmark's own thread (events/cpu-s) and ranges are over -count 4. Corpus: 4096 realistic
-// records, 60% operation logs (1 in 500 risky), 40% sign-ins and sign-outs of six users
-// (records-many-users: of 5,000); rules: the shipped pack, all 25 enabled
+// shared VM whose speed moves by up to 30% with other tenants' load, all rows together (the
+// encoding/json rows are the yardstick), so rates are per CPU second of the benchmark's own
+// thread (events/cpu-s) and ranges are over eight runs at a quiet time. Corpus: 4096
+// realistic records, 60% operation logs (1 in 500 risky), 40% sign-ins and sign-outs of six
+// users (records-many-users: of 5,000); rules: the shipped pack, all 25 enabled
 // (ZOOMWATCH_BENCH_RULES=fixtures or a directory selects others). Each pass starts from an
 // empty MemState, decides every match and acknowledges every alert.
 //
 //	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        4.2–4.6 M events/cpu-s  0 allocs
-//	decode only, this scanner, envelopes          1.0–1.1 M events/cpu-s  0 allocs
-//	decode only, encoding/json into a struct      0.63–0.68 M events/cpu-s  7.3 allocs
-//	decode only, encoding/json into a map         0.44–0.46 M events/cpu-s  27.5 allocs
-//	detect, raw records                           1.17–1.22 M events/cpu-s  0.60 allocs/event
-//	detect, envelopes                             0.56–0.66 M events/cpu-s  0.60 allocs/event
-//	detect, raw records, 5,000 users              0.52–0.60 M events/cpu-s  2.7 allocs/event
-//	detect, raw records, every match to State     0.58–0.83 M events/cpu-s  1.8 allocs/event
-//	detect, raw records redelivered               1.36–1.54 M events/cpu-s  0.001 allocs/event
-//	event.ParseOperationDetail                    7.7–7.9 M calls/cpu-s   0 allocs
+//	decode only, this scanner, raw records        6.5–6.9 M events/cpu-s  0 allocs
+//	decode only, this scanner, envelopes          1.1–1.4 M events/cpu-s  0 allocs
+//	decode only, encoding/json into a struct      0.55–0.67 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.39–0.45 M events/cpu-s  27.5 allocs
+//	detect, raw records                           1.46–1.64 M events/cpu-s  0.36 allocs/event
+//	detect, envelopes                             0.60–0.80 M events/cpu-s  0.36 allocs/event
+//	detect, raw records, 5,000 users              0.64–0.86 M events/cpu-s  1.9 allocs/event
+//	detect, raw records, every match to State     0.92–1.12 M events/cpu-s  0.86 allocs/event
+//	detect, raw records redelivered               1.69–2.14 M events/cpu-s  0.001 allocs/event
+//	event.ParseOperationDetail                    7.7–8.8 M calls/cpu-s   0 allocs
 //
-// The goal (1.5 M events/s per core, at most 2x decode-only) is not met on a first pass:
-// detect takes about 0.85 µs of CPU per raw record against 0.22 µs to decode it (3.9x); only
-// redelivered records, which State already holds, come close to 1.5 M/s. What closed most of the gap
-// from 0.19 M/s (regexp conditions) and 0.68 M/s (native conditions): dropping matches that
-// cannot change State before they are built (absorb.go; every sign-in matches the distinct-IP
-// rule), one bigram filter per event that settles most text literals and skips rules whose
-// required literals are missing, word-sequence patterns matched without a regexp engine,
-// MemState buckets found by their parts instead of a SHA-256 alert ID, and a detail parser
-// that starts at the first "from". What is left, roughly: decoding 25%, conditions 35% (about
-// seven rules per operation log, each a few closure calls), and for events that reach State
-// the event ID (canonical JSON and SHA-256) and MemState. With 5,000 users nearly every
+// Against the goal (1.5 M events/s per core, at most 2x decode-only): a first pass reaches
+// 1.5 M/s at a quiet time (median 1.53 M), not under load (1.0–1.4 M), and costs 4.4x the
+// decode-only time. What closed the gap from 0.19 M/s (regexp conditions), 0.68 M/s (native
+// conditions) and 1.2 M/s (the previous round): dropping matches that cannot change State
+// before they are built (absorb.go; every sign-in matches the distinct-IP rule), one bigram
+// filter per event that settles most text literals and skips rules whose required literals
+// (or every one of a set of alternatives) are missing, rules whose params make them inert left
+// out of the index, word-sequence patterns matched without a regexp engine, MemState buckets
+// found by their parts, strings scanned eight bytes at a time, days-from-civil times, and an
+// event ID of one canonical pass and one Sum256. The decoder gained most, which is why the
+// ratio rose from 3.9x while detection got 30% faster.
+//
+// What is left, by CPU profile of the records benchmark: decoding 23%, conditions 26% (after
+// the filters about 1.7 verdicts per event; operation_detail parsing 6% of it), the text
+// filter 8%, matches and State 17%, dropping repeats (absorb) 8%, candidates and set-up the
+// rest. 2x decode would leave 150 ns per event for all of it, and State alone takes about 130:
+// the 8% of events that reach it pay for the event ID (0.57 µs: canonical JSON, SHA-256) and
+// MemState (about 0.3 µs), another 24% for the absorb lookup. With 5,000 users nearly every
 // sign-in opens a new distinct-IP window and goes all the way to State, which halves the rate.
+// Next candidates: tracking member spans in the first decode so the event ID skips its second
+// scan, and sharing one verdict of a guard (iequals(action, "Sign in")) among the rules that
+// start with it.
 //
 // zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,184
-// alerts (identical with 1 and 2 workers): 2 workers 0.87–1.06 s wall (about 1 M lines/s),
-// 1.6–1.9 CPU-s, max RSS 47 MB; 1 worker 1.25 s, max RSS 40 MB (/usr/bin/time). detect sets
-// a 64 MiB soft heap limit (unless GOMEMLIMIT is set) so a state that grows on unusual input
-// stays under 100 MB.
+// alerts (identical with 1 and 2 workers and to the previous round): 2 workers 0.68–1.2 s
+// wall, 1.2–2.1 CPU-s, max RSS 45–49 MB; 1 worker 1.1–1.6 s, max RSS 40 MB (/usr/bin/time).
+// It costs more CPU per record than the benchmark because its workers evaluate a batch before
+// the decider has decided the previous one, so repeats of tuples new in that batch are not yet
+// known to be counted and go to State. detect sets a 64 MiB soft heap limit (unless GOMEMLIMIT
+// is set) so a state that grows on unusual input stays under 100 MB.
 //
 // Expression language, per evaluation (cpu-ns/op, same Env, same helper implementations):
 //

@@ -157,7 +157,17 @@ type Worker struct {
 	absorbed   map[string]*absorbed
 	absorbSlab []absorbed
 	absorbKey  []byte
+	// inOrder is set by DecideInOrder.
+	inOrder bool
 }
+
+// DecideInOrder promises that the worker's caller passes every match it returns to Decide, in
+// the order returned and before any match of a later call; acknowledges each alert before it
+// decides the next match; and stops at the first error — as zoomwatch detect does, deciding on
+// one goroutine what its workers evaluated a batch earlier. The worker then also drops repeats
+// of tuples whose first match is still on its way to Decide (absorb.go), which it otherwise
+// must send to State until Decide reports back.
+func (w *Worker) DecideInOrder() { w.inOrder = true }
 
 // NewWorker returns a worker for one goroutine.
 func (e *Engine) NewWorker() *Worker {
@@ -397,6 +407,11 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 		}
 		m, err := w.match(r)
 		if err != nil {
+			if counted != nil {
+				// Its first match never reaches Decide: forget the tuple (absorbKey still
+				// holds its key), or DecideInOrder would drop the repeats that must.
+				delete(w.absorbed, string(w.absorbKey))
+			}
 			w.lastErr = err
 			w.eng.conditionError(r, m.EventID, err)
 			continue

@@ -210,10 +210,10 @@ func EventAlertID(ruleID, eventID string) string {
 // MemState is State in memory, for the CLI and tests. It is safe for concurrent use.
 //
 // To stay within constant memory over long inputs it forgets, every sweepEvery observations
-// or sweepSpan of event time, buckets that no observation touched since the previous sweep and that ended more than a
-// period before the newest event time observed, and first-seen keys whose TTL has passed by
-// that time. An event arriving later than that may therefore count (and alert) again; the
-// DynamoDB state keeps items for their TTL instead.
+// or sweepSpan of event time, buckets that no observation touched since the previous sweep and
+// that ended more than a period plus LateGrace before the newest event time observed, and
+// first-seen keys whose TTL has passed by that time. A record arriving later than that may
+// count (and alert) again, as it would once the DynamoDB state's items expire.
 type MemState struct {
 	mu      sync.Mutex
 	buckets map[memKey]*memBucket
@@ -227,6 +227,11 @@ type MemState struct {
 	swept   int
 	sweptAt time.Time
 }
+
+// LateGrace is how late a record may arrive, past the longest its grouping state can matter,
+// and still be grouped with the records before it: State implementations keep state that long
+// (MemState in event time, the DynamoDB table in wall-clock time too).
+const LateGrace = 24 * time.Hour
 
 // sweepEvery is how many observations pass between sweeps of expired buckets; sweepSpan how
 // far event time may advance between them (the engine observes only what can change State,
@@ -444,7 +449,7 @@ func (m *MemState) sweep(t time.Time) {
 	prev := m.swept
 	m.swept, m.sweptAt = m.observed, m.newest
 	for k, w := range m.buckets {
-		if w.touched <= prev && w.end.Add(max(w.period, 0)).Before(m.newest) {
+		if w.touched <= prev && w.end.Add(max(w.period, 0)+LateGrace).Before(m.newest) {
 			delete(m.buckets, k)
 			delete(m.fired, w.alertID)
 		}

@@ -287,3 +287,35 @@ func TestAdminLookupsShareClockReadings(t *testing.T) {
 		t.Errorf("a reset clock was not read again (%d readings)", reads)
 	}
 }
+
+// TestMemStateGroupsLateRecords: a record up to LateGrace late still finds its window, even
+// after sweeps (a backfill whose pages or shards arrive out of order); only later than that
+// may MemState have forgotten it.
+func TestMemStateGroupsLateRecords(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	obs := func(key, id string, at time.Time) Observation {
+		return Observation{RuleID: "r", Key: key, EventID: id, Time: at, Period: time.Hour, Threshold: 1}
+	}
+	m := NewMemState()
+	if d, _ := m.Observe(ctx, obs("late", "first", t0)); !d.Fire {
+		t.Fatal("the first record did not fire")
+	}
+	window := memKey{rule: "r", key: "late", period: time.Hour, b: Bucket{Index: floorDiv(t0.UnixNano(), int64(time.Hour))}}
+	if m.buckets[window] == nil {
+		t.Fatal("the test names the window wrongly")
+	}
+	// Newer records of other keys move event time on by a day, sweeping every six hours.
+	for i := 1; i <= 24*6; i++ {
+		_, _ = m.Observe(ctx, obs(fmt.Sprint(i), "e", t0.Add(time.Duration(i)*10*time.Minute)))
+	}
+	if d, _ := m.Observe(ctx, obs("late", "second", t0.Add(time.Minute))); d.Fire {
+		t.Error("a record a day late fired its window again")
+	}
+	for i := 1; i <= 24*6; i++ {
+		_, _ = m.Observe(ctx, obs(fmt.Sprint(i), "e", t0.Add(24*time.Hour+time.Duration(i)*10*time.Minute)))
+	}
+	if m.buckets[window] != nil {
+		t.Error("a window two days past its end is still kept")
+	}
+}

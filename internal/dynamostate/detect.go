@@ -58,8 +58,8 @@ const (
 	attrUntil2   = "until"
 	attrEventID  = "event_id"
 
-	// stateGrace keeps detector state a day beyond the longest it can matter, for late records.
-	stateGrace = 24 * time.Hour
+	// stateGrace keeps detector state beyond the longest it can matter, for late records.
+	stateGrace = detect.LateGrace
 	// adminRetention forgets operators not seen in the operation log for over a year.
 	adminRetention = 400 * 24 * time.Hour
 	// observeTries bounds the optimistic retries of Observe under concurrent writers of one
