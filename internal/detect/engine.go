@@ -324,9 +324,10 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 	return w.run(ctx, cands, dst), nil
 }
 
-// noteAdmin notes an operator for is_admin, seen at the record time timeText. email may alias the input, which is reused after
-// the event, so what the engine keeps is a copy; the worker remembers whom it already noted,
-// so an operator is copied and noted once, not on every record.
+// noteAdmin notes an operator for is_admin, seen at the record time timeText. email may alias
+// the input, which is reused after the event, so what the engine keeps is a copy; the worker
+// remembers whom it already noted, so an operator is copied and noted once, not on every
+// record.
 func (w *Worker) noteAdmin(ctx context.Context, email, timeText string) {
 	if email == "" || email == w.lastNoted {
 		return // an operator's records usually come in runs
@@ -643,6 +644,8 @@ func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Al
 
 // EnvelopeInfo names the envelope DetectEnvelopeJSON evaluated.
 type EnvelopeInfo struct {
+	// ID, Source and LogType are the envelope's id, source and log_type, as far as it had
+	// them (an InputError may come with some of them empty).
 	ID, Source string
 	LogType    event.LogType
 }
