@@ -46,10 +46,7 @@ func signInStream(seed uint64, n int) [][]byte {
 // redelivery. Both runs must raise the same alerts in the same order; the distinct-IP rule's
 // counts must agree too (a threshold-1 alert raised again counts only what State counted).
 func TestAbsorbingRepeatsKeepsAlerts(t *testing.T) {
-	rs, err := LoadDir("../rules")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := shippedRules(t)
 	for _, seed := range []uint64{1, 2, 3} {
 		stream := signInStream(seed, 3000)
 		run := func(absorb bool) (alerts []string, matches int) {
@@ -104,10 +101,7 @@ func TestAbsorbingRepeatsKeepsAlerts(t *testing.T) {
 // waiting for Decide; the alerts must be those of sending every match to State, and far fewer
 // matches must reach it than without DecideInOrder.
 func TestAbsorbInOrderKeepsAlerts(t *testing.T) {
-	rs, err := LoadDir("../rules")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := shippedRules(t)
 	for _, seed := range []uint64{4, 5, 6} {
 		stream := signInStream(seed, 3000)
 		run := func(absorb, inOrder bool, batch int) (alerts []string, matches int) {
@@ -130,11 +124,7 @@ func TestAbsorbInOrderKeepsAlerts(t *testing.T) {
 				}
 				matches += len(pending)
 				for _, m := range pending {
-					a, err := eng.Decide(ctx, m)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if a != nil {
+					for _, a := range decideAll(t, eng, []Match{m}) {
 						alerts = append(alerts, alertView(a))
 						if err := eng.Ack(ctx, *a); err != nil {
 							t.Fatal(err)
@@ -158,6 +148,22 @@ func TestAbsorbInOrderKeepsAlerts(t *testing.T) {
 	}
 }
 
+// decideAll decides ms in order and returns the alerts raised, unacknowledged.
+func decideAll(t testing.TB, eng *Engine, ms []Match) []*alert.Alert {
+	t.Helper()
+	var out []*alert.Alert
+	for _, m := range ms {
+		a, err := eng.Decide(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // alertView is what must not change when repeats are dropped.
 func alertView(a *alert.Alert) string {
 	v := a.RuleID + "|" + a.ID + "|" + a.Title
@@ -172,10 +178,7 @@ func alertView(a *alert.Alert) string {
 // after another event of its tuple already reached State. The other event brought nothing
 // in, so nothing of the tuple is dropped, and the alert is raised again.
 func TestAbsorbRedeliveredFirerAfterAnotherEvent(t *testing.T) {
-	rs, err := LoadDir("../rules")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := shippedRules(t)
 	st := NewMemState()
 	ctx := context.Background()
 	rec := func(ip, at string) []byte {
@@ -186,17 +189,7 @@ func TestAbsorbRedeliveredFirerAfterAnotherEvent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []*alert.Alert
-		for _, m := range ms {
-			a, err := eng.Decide(ctx, m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a != nil {
-				out = append(out, a)
-			}
-		}
-		return out
+		return decideAll(t, eng, ms)
 	}
 	first := NewEngine(rs, st, Options{})
 	for i := 1; i <= 4; i++ {
@@ -216,14 +209,8 @@ func TestAbsorbRedeliveredFirerAfterAnotherEvent(t *testing.T) {
 			t.Fatal(err)
 		}
 		var fired []string
-		for _, m := range ms {
-			a, err := again.Decide(ctx, m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a != nil {
-				fired = append(fired, a.RuleID)
-			}
+		for _, a := range decideAll(t, again, ms) {
+			fired = append(fired, a.RuleID)
 		}
 		if string(in) == string(firer) && !slices.Contains(fired, "Zoom.SignIn.Many.IPs") {
 			t.Errorf("the redelivered firing event raised %v, want its unacknowledged alert again", fired)
@@ -269,14 +256,8 @@ dedup:
 		pending = append(pending, ms...)
 	}
 	var titles []string
-	for _, m := range pending {
-		a, err := eng.Decide(ctx, m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a != nil {
-			titles = append(titles, a.Title)
-		}
+	for _, a := range decideAll(t, eng, pending) {
+		titles = append(titles, a.Title)
 	}
 	if want := []string{"a@x.io changed b@x.io"}; !slices.Equal(titles, want) || eng.ConditionErrors()[r.ID] != 1 {
 		t.Errorf("alerts %q and %d rendering errors; want %q and 1", titles, eng.ConditionErrors()[r.ID], want)

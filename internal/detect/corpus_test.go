@@ -175,14 +175,22 @@ func TestNativeConditionsMatchVM(t *testing.T) {
 	}
 }
 
-// TestNotedAdminsOutliveTheInput evaluates an operation record from a buffer that is then
-// reused, as the CLI reuses its batches: the operator noted for is_admin must stay the
-// operator, not whatever the buffer holds next.
-func TestNotedAdminsOutliveTheInput(t *testing.T) {
+// shippedRules is the shipped rule pack, read from its directory (internal/rules, which this
+// package must not import).
+func shippedRules(t testing.TB) *RuleSet {
+	t.Helper()
 	rs, err := LoadDir("../rules")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rs
+}
+
+// TestNotedAdminsOutliveTheInput evaluates an operation record from a buffer that is then
+// reused, as the CLI reuses its batches: the operator noted for is_admin must stay the
+// operator, not whatever the buffer holds next.
+func TestNotedAdminsOutliveTheInput(t *testing.T) {
+	rs := shippedRules(t)
 	eng := NewEngine(rs, NewMemState(), Options{})
 	w := eng.NewWorker()
 	ctx := context.Background()
@@ -201,10 +209,7 @@ func TestNotedAdminsOutliveTheInput(t *testing.T) {
 // users who signed in, not by whatever the buffer holds next (which once grew the cache with
 // garbage keys and could hide an admin behind a stale answer).
 func TestAdminCacheOutlivesTheInput(t *testing.T) {
-	rs, err := LoadDir("../rules")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := shippedRules(t)
 	eng := NewEngine(rs, NewMemState(), Options{})
 	w := eng.NewWorker()
 	ctx := context.Background()
@@ -233,10 +238,7 @@ func FuzzNativeMatchesVM(f *testing.F) {
 	}
 	f.Add([]byte(`{"operator":"a@x.io","category_type":"Billing","action":"Update","operation_detail":"Billing  - Plan: from Pro to Basic"}`))
 	f.Add([]byte(`{"operator":"a@x.io","category_type":"Account","action":"Update","operation_detail":"Single Sign-On  - SAML Issuer: from a to b"}`))
-	rs, err := LoadDir("../rules")
-	if err != nil {
-		f.Fatal(err)
-	}
+	rs := shippedRules(f)
 	now := func() time.Time { return time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC) }
 	native := NewEngine(rs, NewMemState(), Options{NoDedup: true, Now: now})
 	vm := NewEngine(rs, NewMemState(), Options{NoDedup: true, Now: now})

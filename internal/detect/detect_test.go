@@ -601,10 +601,7 @@ func TestGuardsKeepVerdicts(t *testing.T) {
 // the scanner) raises the same alerts as Detect over decoded envelopes, and names the
 // envelope it read.
 func TestDetectEnvelopeJSONAgreesWithDetect(t *testing.T) {
-	rs, err := LoadDir("../rules")
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := shippedRules(t)
 	ctx := context.Background()
 	byJSON := NewEngine(rs, NewMemState(), Options{})
 	byStruct := NewEngine(rs, NewMemState(), Options{})
