@@ -220,7 +220,7 @@ func (w *Worker) EvalJSON(ctx context.Context, data []byte, dst []Match) ([]Matc
 
 // candidates returns the enabled rules indexed for lt and category.
 func (w *Worker) candidates(rs *RuleSet, lt event.LogType, category string) []*Rule {
-	ix := rs.index[lt]
+	ix := rs.indexOf(lt)
 	if ix == nil {
 		return nil
 	}

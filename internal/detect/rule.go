@@ -145,11 +145,31 @@ type RuleTest struct {
 // RuleSet is a loaded, validated set of rules indexed for evaluation.
 type RuleSet struct {
 	rules []*Rule
-	index map[event.LogType]*typeIndex
+	// index holds a typeIndex per log type, in the order of event.LogTypes (see indexOf).
+	index [len(event.LogTypes)]*typeIndex
 	// minSeverity keeps rules below it out of the index (tuning detect/min_severity).
 	minSeverity alert.Severity
 	// usesAdmin says some indexed condition calls is_admin, so operators must be noted.
 	usesAdmin bool
+}
+
+// logTypeSlot is lt's position in event.LogTypes, or -1: two string comparisons, cheaper per
+// event than the map the index used to be.
+func logTypeSlot(lt event.LogType) int {
+	for i, known := range event.LogTypes {
+		if lt == known {
+			return i
+		}
+	}
+	return -1
+}
+
+// indexOf returns the rules indexed for lt, or nil.
+func (rs *RuleSet) indexOf(lt event.LogType) *typeIndex {
+	if slot := logTypeSlot(lt); slot >= 0 {
+		return rs.index[slot]
+	}
+	return nil
 }
 
 // typeIndex lists the rules to evaluate for one log type: the ones for every category and,
@@ -231,7 +251,7 @@ func NewRuleSet(rules ...*Rule) (*RuleSet, error) {
 
 func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 	seen := map[string]*Rule{}
-	rs := &RuleSet{index: map[event.LogType]*typeIndex{}, minSeverity: minSeverity}
+	rs := &RuleSet{minSeverity: minSeverity}
 	for _, r := range rules {
 		if prev, dup := seen[r.ID]; dup {
 			return nil, &LoadError{File: r.File, Reason: fmt.Sprintf("duplicate rule id %q (also in %s)", r.ID, prev.File)}
@@ -248,10 +268,14 @@ func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 			rs.usesAdmin = true
 		}
 		for _, lt := range r.LogTypes {
-			ix := rs.index[lt]
+			slot := logTypeSlot(lt)
+			if slot < 0 {
+				continue // ParseRule accepts only the known log types
+			}
+			ix := rs.index[slot]
 			if ix == nil {
 				ix = &typeIndex{}
-				rs.index[lt] = ix
+				rs.index[slot] = ix
 			}
 			if len(r.Categories) == 0 {
 				ix.any = append(ix.any, r)
@@ -265,6 +289,9 @@ func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 	// Each category's list is evaluated after the rules for every category; joined once
 	// here, an event's candidates are a lookup, not a copy.
 	for _, ix := range rs.index {
+		if ix == nil {
+			continue
+		}
 		for i := range ix.byCategory {
 			cr := &ix.byCategory[i]
 			cr.rules = append(append([]*Rule(nil), ix.any...), cr.rules...)
