@@ -123,6 +123,9 @@ func TestNativeConditionsMatchVM(t *testing.T) {
 		`is_admin(actor) && ip != "" && istarts(client_type, "win")`,
 		`field("operator") == "admin@x.io" && group == "" && role == ""`,
 		`len(text) > 40 && len(params) == 4 && !__matches(text, params.min)`,
+		// Conditions of the actor alone, whose verdicts a worker reuses per actor.
+		`len(params.list) > 0 && domain(actor) != "" && !in_list(domain(actor), params.list)`,
+		`istarts(actor, "a") || icontains(actor, "bart")`,
 	}
 	records := mixedCorpus(1500, 9)
 	records = append(records,

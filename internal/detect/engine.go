@@ -159,6 +159,42 @@ type Worker struct {
 	absorbKey  []byte
 	// inOrder is set by DecideInOrder.
 	inOrder bool
+	// actorVerdicts are recent verdicts of rules whose condition reads only the actor
+	// (Rule.actorOnly), round robin from nextVerdict.
+	actorVerdicts [4]actorVerdict
+	nextVerdict   int
+}
+
+// actorVerdict is a rule's verdict for one actor; the actor is kept in a reused buffer.
+type actorVerdict struct {
+	rule  *Rule
+	actor []byte
+	v     bool
+}
+
+// actorVerdict returns r's remembered verdict for the current actor. An operator's records
+// come in runs, and a condition that reads only the actor (admin actions outside the allowed
+// domains) has the same answer for all of them.
+func (w *Worker) actorVerdict(r *Rule) (v, ok bool) {
+	for i := range w.actorVerdicts {
+		if m := &w.actorVerdicts[i]; m.rule == r && bytesToString(m.actor) == w.env.Actor {
+			return m.v, true
+		}
+	}
+	return false, false
+}
+
+// rememberVerdict keeps r's verdict v for the current actor, in r's slot if it has one.
+func (w *Worker) rememberVerdict(r *Rule, v bool) {
+	i := 0
+	for i < len(w.actorVerdicts) && w.actorVerdicts[i].rule != r {
+		i++
+	}
+	if i == len(w.actorVerdicts) {
+		i, w.nextVerdict = w.nextVerdict, (w.nextVerdict+1)%len(w.actorVerdicts)
+	}
+	m := &w.actorVerdicts[i]
+	m.rule, m.actor, m.v = r, append(m.actor[:0], w.env.Actor...), v
 }
 
 // DecideInOrder promises that the worker's caller passes every match it returns to Decide, in
@@ -428,8 +464,16 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 func (w *Worker) verdict(r *Rule) (bool, error) {
 	if !w.eng.noGuards {
 		if g := r.guards; len(g) == 1 && g[0].native != nil {
+			if r.actorOnly {
+				if v, ok := w.actorVerdict(r); ok {
+					return v, nil
+				}
+			}
 			w.bail = false
 			if ok := g[0].native(w); !w.bail {
+				if r.actorOnly {
+					w.rememberVerdict(r, ok)
+				}
 				return ok, nil
 			}
 		} else if !w.guardsPass(r) {

@@ -86,7 +86,7 @@ func (e *Env) setHelpers(sys *sysContext) {
 		return inList(str, list)
 	}
 	e.Matches = sys.matches
-	e.IsAdmin = func(actor string) bool { return isAdmin(sys, e.Params, actor) }
+	e.IsAdmin = func(actor string) bool { return isAdmin(sys, e.Params["admins"], actor) }
 	e.Field = func(name string) string { return rawField(sys.raw, name) }
 }
 
@@ -325,11 +325,11 @@ func leadingInt(s string) int {
 }
 
 // isAdmin is is_admin(actor): listed in params.admins, or seen operating.
-func isAdmin(sys *sysContext, params map[string]any, actor string) bool {
+func isAdmin(sys *sysContext, admins any, actor string) bool {
 	if actor == "" {
 		return false
 	}
-	if admins, ok := params["admins"]; ok && inList(actor, admins) {
+	if admins != nil && inList(actor, admins) {
 		return true
 	}
 	if sys == nil || sys.admins == nil {

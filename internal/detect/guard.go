@@ -33,8 +33,8 @@ type guard struct {
 const maxGuards = 3
 
 // guardsOf extracts guards from the top-level conjuncts of a checked condition tree.
-func guardsOf(node ast.Node) []guard {
-	if f := nativeCondition(node); f != nil {
+func guardsOf(node ast.Node, params map[string]any) []guard {
+	if f := (&nativeCompiler{params: params, bound: true}).condition(node); f != nil {
 		return []guard{{native: f}}
 	}
 	g := necessary(node)
@@ -126,38 +126,91 @@ const (
 	kAny
 )
 
-// native is a compiled sub-expression; exactly the function of its kind is set.
+// native is a compiled sub-expression; exactly the function of its kind is set. konst says
+// it reads nothing of the event (literals, and params when the compiler binds them).
 type native struct {
-	kind nativeKind
-	b    func(*Worker) bool
-	s    func(*Worker) string
-	i    func(*Worker) int
-	a    func(*Worker) any
+	kind  nativeKind
+	b     func(*Worker) bool
+	s     func(*Worker) string
+	i     func(*Worker) int
+	a     func(*Worker) any
+	konst bool
+}
+
+// nativeCompiler compiles conditions to natives. bound compiles for one rule's params: they
+// become constants, and parts of the condition that read nothing else are evaluated once here
+// (len(params.allowed_domains) > 0, a rule's params lists). A rule is compiled again when
+// tuning changes its params (Rule.withOverride). Unbound, params are read from the Env.
+type nativeCompiler struct {
+	params map[string]any
+	bound  bool
+}
+
+// fold evaluates a konst native once and returns it as a constant, unless evaluating it bails
+// (then expr's VM must meet the same value at run time, and report the same error).
+func fold(x native) native {
+	if !x.konst {
+		return x
+	}
+	var w Worker
+	switch x.kind {
+	case kBool:
+		v := x.b(&w)
+		if !w.bail {
+			return native{kind: kBool, b: func(*Worker) bool { return v }, konst: true}
+		}
+	case kString:
+		v := x.s(&w)
+		if !w.bail {
+			return native{kind: kString, s: func(*Worker) string { return v }, konst: true}
+		}
+	case kInt:
+		v := x.i(&w)
+		if !w.bail {
+			return native{kind: kInt, i: func(*Worker) int { return v }, konst: true}
+		}
+	case kAny:
+		v := x.a(&w)
+		if !w.bail {
+			return native{kind: kAny, a: func(*Worker) any { return v }, konst: true}
+		}
+	}
+	x.konst = false
+	return x
+}
+
+// constBool reports the value of a folded konst bool native.
+func constBool(x native) (v, ok bool) {
+	if x.kind != kBool || !x.konst {
+		return false, false
+	}
+	var w Worker
+	return x.b(&w), true
 }
 
 // nativeCondition compiles a checked condition, or returns nil when some node is outside the
 // supported shape.
-func nativeCondition(node ast.Node) func(*Worker) bool {
-	n, ok := compileNative(node)
+func (c *nativeCompiler) condition(node ast.Node) func(*Worker) bool {
+	n, ok := c.compile(node)
 	if !ok || n.kind != kBool {
 		return nil
 	}
 	return n.b
 }
 
-func compileNative(node ast.Node) (native, bool) {
+func (c *nativeCompiler) compile(node ast.Node) (native, bool) {
 	switch n := node.(type) {
 	case *ast.StringNode:
 		v := n.Value
-		return native{kind: kString, s: func(*Worker) string { return v }}, true
+		return native{kind: kString, s: func(*Worker) string { return v }, konst: true}, true
 	case *ast.IntegerNode:
 		v := n.Value
-		return native{kind: kInt, i: func(*Worker) int { return v }}, true
+		return native{kind: kInt, i: func(*Worker) int { return v }, konst: true}, true
 	case *ast.BoolNode:
 		v := n.Value
-		return native{kind: kBool, b: func(*Worker) bool { return v }}, true
+		return native{kind: kBool, b: func(*Worker) bool { return v }, konst: true}, true
 	case *ast.IdentifierNode:
-		return nativeIdent(n.Value)
+		return c.ident(n.Value)
 	case *ast.PointerNode:
 		if n.Name != "" {
 			return native{}, false
@@ -170,32 +223,38 @@ func compileNative(node ast.Node) (native, bool) {
 			return native{}, false
 		}
 		name := prop.Value
+		if c.bound {
+			v := c.params[name]
+			return native{kind: kAny, a: func(*Worker) any { return v }, konst: true}, true
+		}
 		return native{kind: kAny, a: func(w *Worker) any { return w.env.Params[name] }}, true
 	case *ast.UnaryNode:
 		if n.Operator != "!" && n.Operator != "not" {
 			return native{}, false
 		}
-		x, ok := compileNative(n.Node)
+		x, ok := c.compile(n.Node)
 		if !ok || x.kind != kBool {
 			return native{}, false
 		}
 		f := x.b
-		return native{kind: kBool, b: func(w *Worker) bool { return !f(w) }}, true
+		return fold(native{kind: kBool, b: func(w *Worker) bool { return !f(w) }, konst: x.konst}), true
 	case *ast.BinaryNode:
-		return nativeBinary(n)
+		x, ok := c.binary(n)
+		return fold(x), ok
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok {
 			return native{}, false
 		}
-		return nativeCall(id.Value, n.Arguments)
+		return c.call(id.Value, n.Arguments)
 	case *ast.BuiltinNode:
-		return nativeBuiltin(n)
+		x, ok := c.builtin(n)
+		return fold(x), ok
 	}
 	return native{}, false
 }
 
-func nativeIdent(name string) (native, bool) {
+func (c *nativeCompiler) ident(name string) (native, bool) {
 	needs := needsOf(name)
 	if get, ok := stringFields[name]; ok {
 		if name == "text" {
@@ -220,6 +279,10 @@ func nativeIdent(name string) (native, bool) {
 			return w.env.Parsed
 		}}, true
 	case "params":
+		if c.bound {
+			p := c.params
+			return native{kind: kAny, a: func(*Worker) any { return p }, konst: true}, true
+		}
 		return native{kind: kAny, a: func(w *Worker) any { return w.env.Params }}, true
 	}
 	return native{}, false
@@ -243,8 +306,8 @@ func (x native) str() (func(*Worker) string, bool) {
 	return nil, false
 }
 
-func nativeBinary(n *ast.BinaryNode) (native, bool) {
-	l, ok := compileNative(n.Left)
+func (c *nativeCompiler) binary(n *ast.BinaryNode) (native, bool) {
+	l, ok := c.compile(n.Left)
 	if !ok {
 		return native{}, false
 	}
@@ -271,7 +334,7 @@ func nativeBinary(n *ast.BinaryNode) (native, bool) {
 		}
 		return native{kind: kBool, b: func(w *Worker) bool { return re.MatchString(s(w)) }}, true
 	}
-	r, ok := compileNative(n.Right)
+	r, ok := c.compile(n.Right)
 	if !ok {
 		return native{}, false
 	}
@@ -280,11 +343,31 @@ func nativeBinary(n *ast.BinaryNode) (native, bool) {
 		if l.kind != kBool || r.kind != kBool {
 			return native{}, false
 		}
+		and := n.Operator == "&&" || n.Operator == "and"
+		// A constant left side settles the operator or leaves only the right side, as
+		// short-circuit evaluation would: the right side is then all that can fail.
+		if v, ok := constBool(l); ok {
+			if v == and {
+				return r, true
+			}
+			return l, true
+		}
 		a, b := l.b, r.b
-		if n.Operator == "&&" || n.Operator == "and" {
+		if and {
 			return native{kind: kBool, b: func(w *Worker) bool { return a(w) && b(w) }}, true
 		}
 		return native{kind: kBool, b: func(w *Worker) bool { return a(w) || b(w) }}, true
+	case "==", "!=", "<", ">", "<=", ">=":
+		x, ok := c.compare(n, l, r)
+		x.konst = l.konst && r.konst
+		return x, ok
+	}
+	return native{}, false
+}
+
+// compare compiles the comparison n of l and r.
+func (c *nativeCompiler) compare(n *ast.BinaryNode, l, r native) (native, bool) {
+	switch n.Operator {
 	case "==", "!=":
 		neg := n.Operator == "!="
 		switch {
@@ -320,13 +403,13 @@ func nativeBinary(n *ast.BinaryNode) (native, bool) {
 }
 
 // strArgs compiles call arguments that must all be strings.
-func strArgs(args []ast.Node, want int) ([]func(*Worker) string, bool) {
+func (c *nativeCompiler) strArgs(args []ast.Node, want int) ([]func(*Worker) string, bool) {
 	if len(args) != want {
 		return nil, false
 	}
 	out := make([]func(*Worker) string, want)
 	for i, a := range args {
-		x, ok := compileNative(a)
+		x, ok := c.compile(a)
 		if !ok {
 			return nil, false
 		}
@@ -337,10 +420,10 @@ func strArgs(args []ast.Node, want int) ([]func(*Worker) string, bool) {
 	return out, true
 }
 
-func nativeCall(name string, args []ast.Node) (native, bool) {
+func (c *nativeCompiler) call(name string, args []ast.Node) (native, bool) {
 	switch name {
 	case "icontains", "istarts", "iequals", "__matches", "version_lt":
-		s, ok := strArgs(args, 2)
+		s, ok := c.strArgs(args, 2)
 		if !ok {
 			return native{}, false
 		}
@@ -374,7 +457,7 @@ func nativeCall(name string, args []ast.Node) (native, bool) {
 		}
 		return native{kind: kBool, b: func(w *Worker) bool { return op(a(w), b(w)) }}, true
 	case "__is_on", "__is_off", "is_admin":
-		s, ok := strArgs(args, 1)
+		s, ok := c.strArgs(args, 1)
 		if !ok {
 			return native{}, false
 		}
@@ -385,9 +468,13 @@ func nativeCall(name string, args []ast.Node) (native, bool) {
 		case "__is_off":
 			return native{kind: kBool, b: func(w *Worker) bool { return isOff(a(w)) }}, true
 		}
-		return native{kind: kBool, b: func(w *Worker) bool { return isAdmin(&w.sys, w.env.Params, a(w)) }}, true
+		if c.bound {
+			admins := c.params["admins"]
+			return native{kind: kBool, b: func(w *Worker) bool { return isAdmin(&w.sys, admins, a(w)) }}, true
+		}
+		return native{kind: kBool, b: func(w *Worker) bool { return isAdmin(&w.sys, w.env.Params["admins"], a(w)) }}, true
 	case "domain", "field":
-		s, ok := strArgs(args, 1)
+		s, ok := c.strArgs(args, 1)
 		if !ok {
 			return native{}, false
 		}
@@ -400,8 +487,8 @@ func nativeCall(name string, args []ast.Node) (native, bool) {
 		if len(args) != 2 {
 			return native{}, false
 		}
-		x, ok1 := compileNative(args[0])
-		l, ok2 := compileNative(args[1])
+		x, ok1 := c.compile(args[0])
+		l, ok2 := c.compile(args[1])
 		if !ok1 || !ok2 {
 			return native{}, false
 		}
@@ -433,13 +520,13 @@ func (x native) anyFn() (func(*Worker) any, bool) {
 	return nil, false
 }
 
-func nativeBuiltin(n *ast.BuiltinNode) (native, bool) {
+func (c *nativeCompiler) builtin(n *ast.BuiltinNode) (native, bool) {
 	switch n.Name {
 	case "len", "int":
 		if len(n.Arguments) != 1 {
 			return native{}, false
 		}
-		x, ok := compileNative(n.Arguments[0])
+		x, ok := c.compile(n.Arguments[0])
 		if !ok {
 			return native{}, false
 		}
@@ -455,14 +542,14 @@ func nativeBuiltin(n *ast.BuiltinNode) (native, bool) {
 						w.bail = true
 					}
 					return v
-				}}, true
+				}, konst: x.konst}, true
 			}
 			return native{}, false
 		}
 		switch x.kind {
 		case kString:
 			s := x.s
-			return native{kind: kInt, i: func(w *Worker) int { return utf8.RuneCountInString(s(w)) }}, true
+			return native{kind: kInt, i: func(w *Worker) int { return utf8.RuneCountInString(s(w)) }, konst: x.konst}, true
 		case kAny:
 			a := x.a
 			return native{kind: kInt, i: func(w *Worker) int {
@@ -478,19 +565,19 @@ func nativeBuiltin(n *ast.BuiltinNode) (native, bool) {
 				}
 				w.bail = true
 				return 0
-			}}, true
+			}, konst: x.konst}, true
 		}
 		return native{}, false
 	case "any", "findIndex":
 		if len(n.Arguments) != 2 {
 			return native{}, false
 		}
-		arr, ok := compileNative(n.Arguments[0])
+		arr, ok := c.compile(n.Arguments[0])
 		pred, ok2 := n.Arguments[1].(*ast.PredicateNode)
 		if !ok || !ok2 || arr.kind != kAny {
 			return native{}, false
 		}
-		body, ok := compileNative(pred.Node)
+		body, ok := c.compile(pred.Node)
 		if !ok || body.kind != kBool {
 			return native{}, false
 		}
@@ -790,7 +877,7 @@ func paramGatesOf(n ast.Node) []func(*Worker) bool {
 	var gates []func(*Worker) bool
 	for _, c := range conjuncts(n, nil) {
 		if onlyParams(c) {
-			if f := nativeCondition(c); f != nil {
+			if f := (&nativeCompiler{}).condition(c); f != nil {
 				gates = append(gates, f)
 				continue
 			}
@@ -828,6 +915,51 @@ func onlyParams(n ast.Node) bool {
 		return true
 	}
 	return false
+}
+
+// pureHelpers are the helpers whose answer depends on their arguments alone (not is_admin,
+// which reads state, nor field, which reads the raw record).
+var pureHelpers = map[string]bool{"domain": true, "in_list": true, "iequals": true, "icontains": true,
+	"istarts": true, "__matches": true, "version_lt": true, "__is_on": true, "__is_off": true}
+
+// readsOnlyActor reports whether n reads nothing of the event but the actor: such a
+// condition has one verdict per actor (Rule.actorOnly).
+func readsOnlyActor(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.StringNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.NilNode, *ast.PointerNode:
+		return true
+	case *ast.IdentifierNode:
+		return n.Value == "actor" || n.Value == "params"
+	case *ast.MemberNode:
+		return readsOnlyActor(n.Node) && readsOnlyActor(n.Property)
+	case *ast.UnaryNode:
+		return readsOnlyActor(n.Node)
+	case *ast.BinaryNode:
+		return readsOnlyActor(n.Left) && readsOnlyActor(n.Right)
+	case *ast.PredicateNode:
+		return readsOnlyActor(n.Node)
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok || !pureHelpers[id.Value] {
+			return false
+		}
+		return allReadOnlyActor(n.Arguments)
+	case *ast.BuiltinNode:
+		switch n.Name {
+		case "len", "int", "any", "findIndex":
+			return allReadOnlyActor(n.Arguments)
+		}
+	}
+	return false
+}
+
+func allReadOnlyActor(ns []ast.Node) bool {
+	for _, a := range ns {
+		if !readsOnlyActor(a) {
+			return false
+		}
+	}
+	return true
 }
 
 // inert reports whether r's params make its condition false for every event (paramGatesOf).

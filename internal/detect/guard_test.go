@@ -102,3 +102,88 @@ func TestEnvResetClearsEveryEventField(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeFoldsBoundParams: compiled for a rule's params, tests of params alone become
+// constants, and a constant side of && or || leaves only what the event decides; unbound, or
+// when evaluating them would fail (len of a number), they stay for run time.
+func TestNativeFoldsBoundParams(t *testing.T) {
+	cases := []struct {
+		cond, params string
+		konst        bool // the first conjunct is a constant
+		want         bool // its value
+	}{
+		{`len(params.l) > 0 && iequals(action, "x")`, `l: [a]`, true, true},
+		{`len(params.l) > 0 && iequals(action, "x")`, `l: []`, true, false},
+		{`!(len(params.l) >= 2) && iequals(action, "x")`, `l: [a]`, true, true},
+		{`len(params.n) > 0 && iequals(action, "x")`, `n: 7`, false, false},
+		{`iequals(action, "x") && len(params.l) > 0`, `l: [a]`, false, false},
+	}
+	for _, c := range cases {
+		src := fmt.Sprintf("id: Fold\nname: n\nlog_types: [Zoom.Operation]\nseverity: LOW\ncondition: %q\ntitle: t\nparams:\n  %s\n", c.cond, c.params)
+		r, err := ParseRule("fold.yaml", []byte(src))
+		if err != nil {
+			t.Fatalf("%s: %v", c.cond, err)
+		}
+		first := conjuncts(r.program.Node(), nil)[0]
+		bound, ok := (&nativeCompiler{params: r.Params, bound: true}).compile(first)
+		if !ok {
+			t.Fatalf("%s: not compiled", c.cond)
+		}
+		v, konst := constBool(bound)
+		if konst != c.konst || (konst && v != c.want) {
+			t.Errorf("%s with %s: constant %v (%v), want %v (%v)", c.cond, c.params, konst, v, c.konst, c.want)
+		}
+		if unbound, _ := (&nativeCompiler{}).compile(first); unbound.konst {
+			t.Errorf("%s: constant without bound params", c.cond)
+		}
+		// The whole condition: a constant-true gate leaves the event's test alone, a
+		// constant-false one a constant false.
+		whole, _ := (&nativeCompiler{params: r.Params, bound: true}).compile(r.program.Node())
+		if v, konst := constBool(whole); c.konst && (konst == c.want || (konst && v)) {
+			t.Errorf("%s with %s: whole condition constant %v (%v)", c.cond, c.params, konst, v)
+		}
+	}
+}
+
+// TestActorVerdictsFollowTheActor: a condition of the actor alone is marked so, its verdict is
+// reused only for the same actor, and records read from one reused buffer, with more actors
+// than the worker remembers, get the verdict their own actor gives.
+func TestActorVerdictsFollowTheActor(t *testing.T) {
+	src := "id: Actor\nname: n\nlog_types: [Zoom.Operation]\nseverity: LOW\ncondition: 'icontains(actor, \"evil\")'\ntitle: t\n"
+	r, err := ParseRule("actor.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.actorOnly {
+		t.Fatal("a condition of the actor alone is not marked actorOnly")
+	}
+	for _, cond := range []string{`icontains(actor, "evil") && iequals(action, "x")`, `is_admin(actor)`, `field("operator") == "x"`} {
+		other, err := ParseRule("other.yaml", []byte(fmt.Sprintf("id: O\nname: n\nlog_types: [Zoom.Operation]\nseverity: LOW\ncondition: %q\ntitle: t\n", cond)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other.actorOnly {
+			t.Errorf("%s: marked actorOnly", cond)
+		}
+	}
+	rs, err := NewRuleSet(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewEngine(rs, NewMemState(), Options{NoDedup: true}).NewWorker()
+	buf := make([]byte, 0, 256)
+	for i := 0; i < 60; i++ {
+		actor := fmt.Sprintf("user%d@x.io", i%7)
+		if i%3 == 0 {
+			actor = fmt.Sprintf("evil%d@x.io", i%5)
+		}
+		buf = fmt.Appendf(buf[:0], `{"operator":%q,"category_type":"User","action":"Add","operation_detail":"Add User  - m@x.io"}`, actor)
+		ms, err := w.EvalJSON(context.Background(), buf, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(ms) == 1, i%3 == 0; got != want {
+			t.Fatalf("record %d by %s: matched %v, want %v", i, actor, got, want)
+		}
+	}
+}

@@ -129,6 +129,9 @@ type Rule struct {
 	text textNeeds
 	// paramGates are the condition's leading tests of params alone (paramGatesOf).
 	paramGates []func(*Worker) bool
+	// actorOnly says the condition reads only the actor and params, so a worker may reuse its
+	// verdict for the next event of the same actor (Worker.actorVerdict).
+	actorOnly bool
 }
 
 // RuleTest is one inline test case of a rule.
@@ -374,9 +377,10 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	node := prog.Node()
 	ast.Walk(&node, &ids)
 	r.needs = ids.needs
-	r.guards = guardsOf(node)
+	r.guards = guardsOf(node, r.Params)
 	r.text = textNeedsOf(node)
 	r.paramGates = paramGatesOf(node)
+	r.actorOnly = readsOnlyActor(node)
 	if strings.TrimSpace(rf.Title) == "" {
 		return nil, fail("$.title", "title is required")
 	}

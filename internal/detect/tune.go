@@ -192,6 +192,8 @@ func (r *Rule) withOverride(text string) (*Rule, error) {
 			nr.Params[k] = merged
 		}
 	}
+	// The condition's native form has the params built in: compile it for the new ones.
+	nr.guards = guardsOf(nr.program.Node(), nr.Params)
 	return &nr, nil
 }
 
