@@ -24,7 +24,7 @@ type guard struct {
 	// alts, when set, make this guard a disjunction: it passes when every guard of one
 	// alternative passes (from "(A && B) || C" at the top of a condition).
 	alts [][]guard
-	// native, when set, is the whole condition compiled to Go (see nativeCondition); it is
+	// native, when set, is the whole condition compiled to Go (nativeCompiler.condition); it is
 	// then the rule's only guard and decides the verdict unless it bails out to the VM.
 	native func(*Worker) bool
 }
@@ -188,7 +188,7 @@ func constBool(x native) (v, ok bool) {
 	return x.b(&w), true
 }
 
-// nativeCondition compiles a checked condition, or returns nil when some node is outside the
+// condition compiles a checked condition, or returns nil when some node is outside the
 // supported shape.
 func (c *nativeCompiler) condition(node ast.Node) func(*Worker) bool {
 	n, ok := c.compile(node)
