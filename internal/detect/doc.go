@@ -73,19 +73,19 @@
 //
 //	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        6.5–6.9 M events/cpu-s  0 allocs
-//	decode only, this scanner, envelopes          1.1–1.4 M events/cpu-s  0 allocs
-//	decode only, encoding/json into a struct      0.55–0.67 M events/cpu-s  7.3 allocs
-//	decode only, encoding/json into a map         0.39–0.45 M events/cpu-s  27.5 allocs
-//	detect, raw records                           1.46–1.64 M events/cpu-s  0.36 allocs/event
-//	detect, envelopes                             0.60–0.80 M events/cpu-s  0.36 allocs/event
-//	detect, raw records, 5,000 users              0.64–0.86 M events/cpu-s  1.9 allocs/event
-//	detect, raw records, every match to State     0.92–1.12 M events/cpu-s  0.86 allocs/event
-//	detect, raw records redelivered               1.69–2.14 M events/cpu-s  0.001 allocs/event
-//	event.ParseOperationDetail                    7.7–8.8 M calls/cpu-s   0 allocs
+//	decode only, this scanner, raw records        6.4–6.9 M events/cpu-s  0 allocs
+//	decode only, this scanner, envelopes          1.2–1.4 M events/cpu-s  0 allocs
+//	decode only, encoding/json into a struct      0.63–0.68 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.42–0.48 M events/cpu-s  27.5 allocs
+//	detect, raw records                           1.40–1.60 M events/cpu-s  0.36 allocs/event
+//	detect, envelopes                             0.55–0.84 M events/cpu-s  0.36 allocs/event
+//	detect, raw records, 5,000 users              0.70–0.89 M events/cpu-s  2.1 allocs/event
+//	detect, raw records, every match to State     0.88–1.15 M events/cpu-s  0.86 allocs/event
+//	detect, raw records redelivered               2.0–2.1 M events/cpu-s  0.001 allocs/event
+//	event.ParseOperationDetail                    8.1–8.7 M calls/cpu-s   0 allocs
 //
 // Against the goal (1.5 M events/s per core, at most 2x decode-only): a first pass reaches
-// 1.5 M/s at a quiet time (median 1.53 M), not under load (1.0–1.4 M), and costs 4.4x the
+// 1.5 M/s at a quiet time (median 1.54 M), not under load (0.9–1.4 M), and costs 4.4x the
 // decode-only time. What closed the gap from 0.19 M/s (regexp conditions), 0.68 M/s (native
 // conditions) and 1.2 M/s (the previous round): dropping matches that cannot change State
 // before they are built (absorb.go; every sign-in matches the distinct-IP rule), one bigram
