@@ -194,11 +194,7 @@ func runAll(t *testing.T, eng *Engine, inputs ...[]byte) []*alert.Alert {
 			t.Fatalf("%s: %v", in, err)
 		}
 		for _, m := range ms {
-			a, err := eng.Decide(context.Background(), m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if a != nil {
+			for _, a := range decideAll(t, eng, []Match{m}) {
 				out = append(out, a)
 				if err := eng.Ack(context.Background(), *a); err != nil {
 					t.Fatal(err)
