@@ -661,27 +661,47 @@ func (e *Engine) Ack(ctx context.Context, a alert.Alert) error {
 func (e *Engine) Detect(ctx context.Context, batch []event.Envelope) ([]alert.Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.detect == nil {
-		e.detect = e.NewWorker()
-	}
-	e.detect.sys.clockUses = 0 // a batch may come long after the previous one
+	w := e.callWorker()
 	var (
 		out     []alert.Alert
 		matches []Match
+		err     error
 		ids     = map[string]bool{}
 	)
 	for i := range batch {
-		matches = e.detect.EvalEnvelope(ctx, &batch[i], matches[:0])
-		for _, m := range matches {
-			a, err := e.Decide(ctx, m)
-			if err != nil {
-				return out, err
-			}
-			if a != nil && !ids[a.ID] {
-				ids[a.ID] = true
-				out = append(out, *a)
-			}
+		matches = w.EvalEnvelope(ctx, &batch[i], matches[:0])
+		if out, err = e.decideInto(ctx, matches, out, ids); err != nil {
+			return out, err
 		}
+	}
+	return out, nil
+}
+
+// callWorker is the worker of Detect and DetectEnvelopeJSON, whose callers hold e.mu.
+func (e *Engine) callWorker() *Worker {
+	if e.detect == nil {
+		e.detect = e.NewWorker()
+	}
+	e.detect.sys.clockUses = 0 // a call may come long after the previous one
+	return e.detect
+}
+
+// decideInto decides ms in order, appending the alerts raised to out; with ids, an alert ID
+// already in it is not appended again (a batch holding an event twice repeats its
+// unacknowledged alert, which one delivery serves).
+func (e *Engine) decideInto(ctx context.Context, ms []Match, out []alert.Alert, ids map[string]bool) ([]alert.Alert, error) {
+	for _, m := range ms {
+		a, err := e.Decide(ctx, m)
+		if err != nil {
+			return out, err
+		}
+		if a == nil || ids[a.ID] {
+			continue
+		}
+		if ids != nil {
+			ids[a.ID] = true
+		}
+		out = append(out, *a)
 	}
 	return out, nil
 }
@@ -717,11 +737,7 @@ func (e *InputError) Error() string {
 func (e *Engine) DetectEnvelopeJSON(ctx context.Context, data []byte) (EnvelopeInfo, []alert.Alert, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.detect == nil {
-		e.detect = e.NewWorker()
-	}
-	w := e.detect
-	w.sys.clockUses = 0 // a record may come long after the previous one
+	w := e.callWorker()
 	if err := w.dec.object(data); err != nil {
 		return EnvelopeInfo{}, nil, &InputError{Reason: "not an envelope: " + err.Error()}
 	}
@@ -744,17 +760,8 @@ func (e *Engine) DetectEnvelopeJSON(ctx context.Context, data []byte) (EnvelopeI
 	if err != nil {
 		return info, nil, &InputError{ID: info.ID, Reason: err.Error()}
 	}
-	var out []alert.Alert
-	for _, m := range matches {
-		a, err := e.Decide(ctx, m)
-		if err != nil {
-			return info, out, err
-		}
-		if a != nil {
-			out = append(out, *a)
-		}
-	}
-	return info, out, nil
+	out, err := e.decideInto(ctx, matches, nil, nil)
+	return info, out, err
 }
 
 // cmpOr returns the first non-nil error.
