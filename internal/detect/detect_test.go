@@ -67,6 +67,8 @@ func TestLoadErrors(t *testing.T) {
 		{"test without expect", strings.Replace(goodRule, "    expect: true\n", "", 1), "bad.yaml:8: test \"t\" has no expect"},
 		{"bad mitre", goodRule + "mitre: [T1556]\n", "bad.yaml:11: MITRE tag \"T1556\""},
 		{"bad reference", goodRule + "reference: support page\n", "bad.yaml:11: reference \"support page\""},
+		{"learn without first_seen", goodRule + "first_seen_learn: 7d\n", "bad.yaml:11: first_seen_learn needs first_seen"},
+		{"bad learn", goodRule + "first_seen: \"{{.actor}}\"\nfirst_seen_learn: a week\n", "bad.yaml:12: first_seen_learn \"a week\""},
 		{"test log not object", strings.Replace(goodRule, `{"operator":"a@x.io"}`, `[1]`, 1), "log must be a JSON object"},
 	}
 	for _, tt := range tests {

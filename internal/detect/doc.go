@@ -7,9 +7,10 @@
 //
 // One rule per YAML file (format in DESIGN.md and internal/rules). LoadFS and LoadDir validate
 // every field and fail the whole load on the first bad file with "file:line: reason"
-// (*LoadError); duplicate IDs fail too. Optional fields beyond the design: first_seen_ttl
-// (default 90d) for first_seen rules. Tune applies the SSM overrides of DESIGN.md "Tuning"
-// (enabled, severity, threshold, dedup_minutes, suppress, params, detect/min_severity) and keeps
+// (*LoadError); duplicate IDs fail too. Optional fields beyond the design, for first_seen
+// rules: first_seen_ttl (default 90d) and first_seen_learn (Rule.FirstSeenLearn, default 0).
+// Tune applies the SSM overrides of DESIGN.md "Tuning" (enabled, severity, threshold,
+// dedup_minutes, learn_days, suppress, params, detect/min_severity) and keeps
 // a rule's last good settings when its override is rejected (*OverrideError).
 //
 // # Conditions
@@ -48,7 +49,8 @@
 //
 // State is idempotent per event ID and measures windows in event time; MemState implements
 // it for the CLI and tests. The DynamoDB implementation follows the semantics documented on
-// State.Observe and State.FirstSeen.
+// State.Observe, State.FirstSeen and State.WatchingSince. The engine asks WatchingSince once per
+// learning rule and keeps the answer, which never changes.
 //
 // A worker drops, before building them, matches that cannot change State: another event of a
 // (group, buckets, distinct value) State has counted, or of a threshold-1 group whose bucket

@@ -56,6 +56,9 @@ type Engine struct {
 	unacked    map[string][]*absorbed
 	// parseDetail parses operation_detail; a field so benchmarks can measure alternatives.
 	parseDetail func(string) event.Detail
+	// watching caches State.WatchingSince by rule ID: it never changes once stored.
+	watchingMu sync.Mutex
+	watching   map[string]time.Time
 }
 
 // NewEngine returns an engine over rs keeping its memory in st.
@@ -70,7 +73,7 @@ func NewEngine(rs *RuleSet, st State, opts Options) *Engine {
 		opts.Source = "cli"
 	}
 	e := &Engine{state: st, opts: opts, parseDetail: event.ParseOperationDetail,
-		absorbSeed: maphash.MakeSeed(), unacked: map[string][]*absorbed{}}
+		absorbSeed: maphash.MakeSeed(), unacked: map[string][]*absorbed{}, watching: map[string]time.Time{}}
 	e.admins = newAdminCache(st, time.Now, func(err error) {
 		opts.Logger.Warn("admin state lookup failed", "error", err.Error())
 	})
@@ -590,6 +593,27 @@ func (e *Engine) conditionError(r *Rule, eventID string, err error) {
 	e.opts.Logger.Error("rule condition failed", "rule_id", r.ID, "event_id", eventID, "error", oneLine(err.Error()))
 }
 
+// learning says whether a first sighting at t falls in r's learning period
+// (Rule.FirstSeenLearn): before the rule began watching or less than the period after.
+func (e *Engine) learning(ctx context.Context, r *Rule, t time.Time) (bool, error) {
+	if r.FirstSeenLearn <= 0 {
+		return false, nil
+	}
+	e.watchingMu.Lock()
+	since, ok := e.watching[r.ID]
+	e.watchingMu.Unlock()
+	if !ok {
+		var err error
+		if since, err = e.state.WatchingSince(ctx, r.ID, t); err != nil {
+			return false, err
+		}
+		e.watchingMu.Lock()
+		e.watching[r.ID] = since
+		e.watchingMu.Unlock()
+	}
+	return t.Before(since.Add(r.FirstSeenLearn)), nil
+}
+
 // Decide turns a match into an alert, or nil when grouping, thresholds or first-seen state
 // absorb it. With Options.NoDedup every match is an alert. Matches may come in any order
 // (State's buckets do not depend on it). An alert's ID is stable: a redelivered match whose
@@ -607,6 +631,13 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 			return nil, fmt.Errorf("rule %s: first-seen state: %w", r.ID, err)
 		}
 		if !first {
+			return nil, nil
+		}
+		learning, err := e.learning(ctx, r, m.Time)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: first-seen state: %w", r.ID, err)
+		}
+		if learning {
 			return nil, nil
 		}
 	}

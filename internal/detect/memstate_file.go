@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 )
 
@@ -17,7 +18,9 @@ type memSnapshot struct {
 	Buckets map[string]memBucketState `json:"buckets,omitempty"`
 	Seen    map[string]memSeenState   `json:"seen"`
 	Admins  []string                  `json:"admins"`
-	Newest  time.Time                 `json:"newest"`
+	// Since holds WatchingSince's times (absent before first_seen_learn existed).
+	Since  map[string]time.Time `json:"since,omitempty"`
+	Newest time.Time            `json:"newest"`
 }
 
 type memBucketState struct {
@@ -69,6 +72,9 @@ func (m *MemState) Save(w io.Writer) error {
 			snap.Admins = append(snap.Admins, a)
 		}
 	}
+	if len(m.since) > 0 {
+		snap.Since = maps.Clone(m.since)
+	}
 	m.mu.Unlock()
 	if err := json.NewEncoder(w).Encode(snap); err != nil {
 		return fmt.Errorf("save detector state: %w", err)
@@ -114,5 +120,6 @@ func LoadMemState(r io.Reader) (*MemState, error) {
 	for _, a := range snap.Admins {
 		m.admins[a] = true
 	}
+	maps.Copy(m.since, snap.Since)
 	return m, nil
 }

@@ -51,25 +51,26 @@ func (e *LoadError) Error() string {
 
 // ruleFile is the YAML schema of one rule file.
 type ruleFile struct {
-	ID           string         `yaml:"id"`
-	Name         string         `yaml:"name"`
-	Description  string         `yaml:"description"`
-	LogTypes     []string       `yaml:"log_types"`
-	Categories   []string       `yaml:"categories"`
-	Severity     string         `yaml:"severity"`
-	Enabled      *bool          `yaml:"enabled"`
-	Condition    string         `yaml:"condition"`
-	Title        string         `yaml:"title"`
-	Dedup        dedupFile      `yaml:"dedup"`
-	Threshold    *int           `yaml:"threshold"`
-	Distinct     string         `yaml:"distinct"`
-	FirstSeen    string         `yaml:"first_seen"`
-	FirstSeenTTL string         `yaml:"first_seen_ttl"`
-	Params       map[string]any `yaml:"params"`
-	Runbook      string         `yaml:"runbook"`
-	Reference    string         `yaml:"reference"`
-	MITRE        []string       `yaml:"mitre"`
-	Tests        []testFile     `yaml:"tests"`
+	ID             string         `yaml:"id"`
+	Name           string         `yaml:"name"`
+	Description    string         `yaml:"description"`
+	LogTypes       []string       `yaml:"log_types"`
+	Categories     []string       `yaml:"categories"`
+	Severity       string         `yaml:"severity"`
+	Enabled        *bool          `yaml:"enabled"`
+	Condition      string         `yaml:"condition"`
+	Title          string         `yaml:"title"`
+	Dedup          dedupFile      `yaml:"dedup"`
+	Threshold      *int           `yaml:"threshold"`
+	Distinct       string         `yaml:"distinct"`
+	FirstSeen      string         `yaml:"first_seen"`
+	FirstSeenTTL   string         `yaml:"first_seen_ttl"`
+	FirstSeenLearn string         `yaml:"first_seen_learn"`
+	Params         map[string]any `yaml:"params"`
+	Runbook        string         `yaml:"runbook"`
+	Reference      string         `yaml:"reference"`
+	MITRE          []string       `yaml:"mitre"`
+	Tests          []testFile     `yaml:"tests"`
 }
 
 type dedupFile struct {
@@ -111,6 +112,11 @@ type Rule struct {
 	Tests []RuleTest
 	// FirstSeenTTL is how long a first_seen key is remembered after its last sighting.
 	FirstSeenTTL time.Duration
+	// FirstSeenLearn is how long a first_seen rule learns silently once it starts watching
+	// (State.WatchingSince): a first sighting less than this after the rule's watching began,
+	// or before it, is remembered without an alert, so the history read at install is taken as
+	// the baseline instead of raising an alert for every key in it. Zero alerts from the start.
+	FirstSeenLearn time.Duration
 	// File is where the rule came from, for messages.
 	File string
 
@@ -421,6 +427,16 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 			return nil, fail("$.first_seen_ttl", "first_seen_ttl %q must be a positive duration like 90d", rf.FirstSeenTTL)
 		}
 		r.FirstSeenTTL = d
+	}
+	if rf.FirstSeenLearn != "" {
+		if r.firstSeen == nil {
+			return nil, fail("$.first_seen_learn", "first_seen_learn needs first_seen: it is how long first sightings are learned without alerts")
+		}
+		d, err := tuning.ParseDuration(rf.FirstSeenLearn)
+		if err != nil || d < 0 {
+			return nil, fail("$.first_seen_learn", "first_seen_learn %q must be a duration like 7d, or 0 to alert from the start", rf.FirstSeenLearn)
+		}
+		r.FirstSeenLearn = d
 	}
 	r.matchNeeds = r.needs
 	for _, t := range []*textTemplate{r.title, r.dedupKey, r.distinct, r.firstSeen} {

@@ -61,6 +61,10 @@ type State interface {
 	// sighting returns true again, so it reaches Observe, which deduplicates it (and repeats
 	// its alert only if that was never acknowledged).
 	FirstSeen(ctx context.Context, key, eventID string, at time.Time, ttl time.Duration) (bool, error)
+	// WatchingSince returns when scope began to be watched: the at of the first call for
+	// scope, kept for good; later calls return that time whatever their own at. Engines ask it
+	// once per first_seen rule (scope is the rule ID) to know when its learning ends.
+	WatchingSince(ctx context.Context, scope string, at time.Time) (time.Time, error)
 	// NoteAdmin remembers that email acted as operator of an operation log (Zoom only shows
 	// admins' operations in the operation log), so is_admin() can tell admins' sign-ins.
 	NoteAdmin(ctx context.Context, email string, at time.Time) error
@@ -221,6 +225,7 @@ type MemState struct {
 	fired    map[string]*memBucket
 	seen     map[string]memSeen
 	admins   map[string]bool
+	since    map[string]time.Time
 	newest   time.Time
 	observed int
 	// swept and sweptAt are observed and newest at the last sweep.
@@ -291,7 +296,7 @@ type memSeen struct {
 func NewMemState() *MemState {
 	// Sized for a busy hour of grouping windows, so a new state does not rehash its way up.
 	return &MemState{buckets: make(map[memKey]*memBucket, absorbHint), fired: map[string]*memBucket{},
-		seen: map[string]memSeen{}, admins: map[string]bool{}}
+		seen: map[string]memSeen{}, admins: map[string]bool{}, since: map[string]time.Time{}}
 }
 
 // hasID says the bucket counted the event.
@@ -486,6 +491,17 @@ func (m *MemState) FirstSeen(_ context.Context, key, eventID string, at time.Tim
 	}
 	m.seen[key] = memSeen{until: at.Add(ttl), firstID: eventID}
 	return true, nil
+}
+
+// WatchingSince implements State.
+func (m *MemState) WatchingSince(_ context.Context, scope string, at time.Time) (time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.since[scope]; ok {
+		return t, nil
+	}
+	m.since[scope] = at
+	return at, nil
 }
 
 // NoteAdmin implements State.

@@ -20,6 +20,9 @@ type Override struct {
 	Severity     *string `json:"severity,omitempty"`
 	Threshold    *int    `json:"threshold,omitempty"`
 	DedupMinutes *int    `json:"dedup_minutes,omitempty"`
+	// LearnDays replaces a first_seen rule's learning period (Rule.FirstSeenLearn); 0 ends
+	// learning.
+	LearnDays *int `json:"learn_days,omitempty"`
 	// Suppress lists values to ignore: "actors" skips events whose actor is listed, "ips"
 	// events whose first IP is listed; any other key names a list param of the rule and is
 	// appended to it (e.g. "allowed_domains").
@@ -30,6 +33,10 @@ type Override struct {
 
 // maxDedupMinutes caps dedup_minutes at 30 days, beyond which state TTLs stop making sense.
 const maxDedupMinutes = 30 * 24 * 60
+
+// maxLearnDays caps learn_days at Zoom's history of about six months: a longer period would
+// never end on anything the poller can read.
+const maxLearnDays = 180
 
 // OverrideError is a rejected tuning value; the rule (or setting) keeps its last good value.
 type OverrideError struct {
@@ -128,7 +135,7 @@ func (r *Rule) withOverride(text string) (*Rule, error) {
 	dec := json.NewDecoder(bytes.NewReader([]byte(text)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&o); err != nil {
-		return nil, reject("not a JSON object of enabled, severity, threshold, dedup_minutes, suppress, params: %v", err)
+		return nil, reject("not a JSON object of enabled, severity, threshold, dedup_minutes, learn_days, suppress, params: %v", err)
 	}
 	nr := *r
 	if o.Enabled != nil {
@@ -152,6 +159,15 @@ func (r *Rule) withOverride(text string) (*Rule, error) {
 			return nil, reject("dedup_minutes must be between 1 and %d, got %d", maxDedupMinutes, *o.DedupMinutes)
 		}
 		nr.DedupPeriod = time.Duration(*o.DedupMinutes) * time.Minute
+	}
+	if o.LearnDays != nil {
+		switch {
+		case r.firstSeen == nil:
+			return nil, reject("learn_days applies only to first_seen rules")
+		case *o.LearnDays < 0 || *o.LearnDays > maxLearnDays:
+			return nil, reject("learn_days must be between 0 and %d, got %d", maxLearnDays, *o.LearnDays)
+		}
+		nr.FirstSeenLearn = time.Duration(*o.LearnDays) * 24 * time.Hour
 	}
 	nr.Params = make(map[string]any, len(r.Params))
 	for k, v := range r.Params {

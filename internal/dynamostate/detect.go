@@ -44,6 +44,7 @@ const (
 	skAlert  = "alert"
 	skFirst  = "first"
 	skAdmin  = "admin"
+	skSince  = "since"
 
 	attrFirst    = "first"
 	attrLast     = "last"
@@ -57,6 +58,7 @@ const (
 	attrRuleID   = "rule_id"
 	attrUntil2   = "until"
 	attrEventID  = "event_id"
+	attrSince    = "since"
 
 	// stateGrace keeps detector state beyond the longest it can matter, for late records.
 	stateGrace = detect.LateGrace
@@ -536,6 +538,38 @@ func (t *Table) FirstSeen(ctx context.Context, k, eventID string, at time.Time, 
 		return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
 	}
 	return first, nil
+}
+
+// WatchingSince implements detect.State with a put that only creates the item, and a
+// consistent read of it when another detector created it first. The item never expires:
+// forgetting it would start a rule's learning again.
+func (t *Table) WatchingSince(ctx context.Context, scope string, at time.Time) (time.Time, error) {
+	pk := "since#" + keyPart(scope)
+	item := key(pk, skSince)
+	item[attrSince] = str(formatTime(at))
+	_, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                aws.String(t.cfg.Name),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	})
+	if err == nil {
+		return at, nil
+	}
+	if !conditionFailed(err) {
+		return time.Time{}, fmt.Errorf("watching-since state in %s: %w", t.cfg.Name, err)
+	}
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.cfg.Name), Key: key(pk, skSince), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("watching-since state in %s: %w", t.cfg.Name, err)
+	}
+	since, err := parseTime(getString(out.Item, attrSince))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("watching-since state in %s: item %s holds no time: %w", t.cfg.Name, pk, err)
+	}
+	return since, nil
 }
 
 // NoteAdmin implements detect.State. The note is kept a year beyond the latest sighting.

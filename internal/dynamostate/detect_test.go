@@ -400,3 +400,41 @@ func TestAdmins(t *testing.T) {
 		t.Fatalf("IsAdmin of another address = %v, %v", ok, err)
 	}
 }
+
+// TestWatchingSince: the first call's time is kept, also when detectors race to store theirs.
+func TestWatchingSince(t *testing.T) {
+	t.Parallel()
+	clock := newClock()
+	tbl := newTable(t, clock)
+	ctx := t.Context()
+	mem := detect.NewMemState()
+	times := make([]time.Time, 8)
+	got := make([]time.Time, len(times))
+	errs := make([]error, len(times))
+	var wg sync.WaitGroup
+	for i := range times {
+		times[i] = minute(i)
+		wg.Go(func() { got[i], errs[i] = tbl.WatchingSince(ctx, "Rule.A", times[i]) })
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !got[i].Equal(got[0]) {
+			t.Fatalf("racing callers disagree: %v and %v", got[0], got[i])
+		}
+	}
+	if !slices.ContainsFunc(times, got[0].Equal) {
+		t.Fatalf("WatchingSince = %v, none of the callers' times", got[0])
+	}
+	for _, at := range []time.Time{minute(100), minute(-100)} {
+		if again, err := tbl.WatchingSince(ctx, "Rule.A", at); err != nil || !again.Equal(got[0]) {
+			t.Errorf("later call at %v = %v, %v; want %v", at, again, err, got[0])
+		}
+	}
+	want, _ := mem.WatchingSince(ctx, "Rule.B", minute(7))
+	if b, err := tbl.WatchingSince(ctx, "Rule.B", minute(7)); err != nil || !b.Equal(want) {
+		t.Errorf("another scope = %v, %v; MemState says %v", b, err, want)
+	}
+}

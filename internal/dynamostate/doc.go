@@ -77,5 +77,6 @@
 // twice that for thresholds above 1; a firing event adds the alert item, at most one more read
 // and up to two version bumps; a redelivery writes nothing. FirstSeen 1–2 WRU (a known key
 // costs one failed conditional update and a read); IsAdmin 1 RRU per operator per container,
-// NoteAdmin 1 WRU. Non-matching events cost nothing.
+// NoteAdmin 1 WRU; WatchingSince 1 WRU (and 1 RRU when another detector stored it first) once
+// per learning rule per container. Non-matching events cost nothing.
 package dynamostate
