@@ -40,8 +40,9 @@ func runDetect(ctx context.Context, s streams, args []string) error {
 	rulesDir := fset.String("rules", "", "also load the rule files in `DIR`")
 	workers := fset.Int("workers", runtime.GOMAXPROCS(0), "evaluate on `N` goroutines")
 	source := fset.String("source", "cli", "source `name` for raw records (envelopes name their own)")
+	tuningFile := fset.String("tuning", "", "JSON `FILE` of rule tuning, named as in SSM (e.g. {\"rules/Zoom.SignIn.New.IP.For.Admin\": {\"learn_days\": 0}})")
 	fset.Usage = func() {
-		fmt.Fprintln(s.stderr, "usage: zoomwatch detect [--no-dedup] [--rules DIR] [--workers N] [FILE...]")
+		fmt.Fprintln(s.stderr, "usage: zoomwatch detect [--no-dedup] [--rules DIR] [--tuning FILE] [--workers N] [FILE...]")
 		fmt.Fprintln(s.stderr, "Reads Zoom records, envelopes, report pages, JSON arrays or JSON lines (stdin without FILE or with -)")
 		fmt.Fprintln(s.stderr, "and prints alerts as JSON lines.")
 		fset.PrintDefaults()
@@ -55,7 +56,11 @@ func runDetect(ctx context.Context, s streams, args []string) error {
 	if *workers < 1 {
 		return &usageError{msg: fmt.Sprintf("--workers must be at least 1, got %d", *workers)}
 	}
-	rs, err := loadRuleSet(*rulesDir)
+	params, err := readTuning(*tuningFile)
+	if err != nil {
+		return err
+	}
+	rs, err := tunedRuleSet(*rulesDir, params)
 	if err != nil {
 		return err
 	}

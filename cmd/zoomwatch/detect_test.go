@@ -143,3 +143,49 @@ func TestDetectRepeatedRecordAlertsOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectTuning: --tuning applies the same overrides as SSM, and a bad one fails the run
+// with the rule and the reason.
+func TestDetectTuning(t *testing.T) {
+	t.Parallel()
+	const (
+		op     = `{"time":"2026-11-20T08:00:00Z","operator":"admin@x.io","category_type":"User","action":"Add","operation_detail":"Add User  - m@x.io"}`
+		signIn = `{"time":"2026-11-20T09:00:00Z","email":"admin@x.io","type":"Sign in","ip_address":"192.0.2.7","client_type":"Mac","version":"6.2.5.1"}`
+		newIP  = "Zoom.SignIn.New.IP.For.Admin"
+	)
+	input := op + "\n" + signIn + "\n"
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantNew  int    // alerts of the new-IP rule
+		wantErr  string // in stderr
+	}{
+		{"shipped: the first sign-in is learned", nil, 0, 0, ""},
+		{"learning off", []string{"--tuning", write("off.json", `{"rules/`+newIP+`":{"learn_days":0}}`)}, 0, 1, ""},
+		{"bad override", []string{"--tuning", write("bad.json", `{"rules/`+newIP+`":{"learn_days":-3}}`)}, 2, 0,
+			"tuning rejected: rules/" + newIP + ": learn_days must be between 0 and 180, got -3"},
+		{"not a JSON object", []string{"--tuning", write("list.json", `[1]`)}, 2, 0, "not a JSON object"},
+		{"missing file", []string{"--tuning", filepath.Join(dir, "none.json")}, 2, 0, "--tuning:"},
+	}
+	for _, tt := range tests {
+		code, stdout, stderr := runCLI(t, input, append(append([]string{"detect"}, tt.args...), "-")...)
+		if code != tt.wantCode {
+			t.Errorf("%s: exit %d, want %d: %s", tt.name, code, tt.wantCode, stderr)
+		}
+		if got := strings.Count(stdout, `"rule_id":"`+newIP+`"`); got != tt.wantNew {
+			t.Errorf("%s: %d %s alerts, want %d:\n%s", tt.name, got, newIP, tt.wantNew, stdout)
+		}
+		if !strings.Contains(stderr, tt.wantErr) {
+			t.Errorf("%s: stderr = %q, want it to contain %q", tt.name, stderr, tt.wantErr)
+		}
+	}
+}

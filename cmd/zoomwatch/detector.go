@@ -8,34 +8,50 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/zoomwatch/zoomwatch/internal/detect"
 	"github.com/zoomwatch/zoomwatch/internal/local"
-	"github.com/zoomwatch/zoomwatch/internal/rules"
+	"github.com/zoomwatch/zoomwatch/internal/tuning"
 )
 
 // newDetector builds the detector the laptop pipeline runs: the shipped rules plus any in dir,
-// tuned by params (the names and values of the SSM parameters, DESIGN.md "Tuning"), over
-// state.
+// tuned by params, over state.
 func newDetector(dir string, params map[string]string, state detect.State, log *slog.Logger) (*detect.Engine, error) {
-	rs, err := detect.LoadFS(rules.FS(), ".")
+	rs, err := tunedRuleSet(dir, params)
 	if err != nil {
-		return nil, fmt.Errorf("shipped rules: %w", err)
+		return nil, err
 	}
-	if dir != "" {
-		extra, err := detect.LoadDir(dir)
-		if err != nil {
-			return nil, err
-		}
-		if rs, err = rs.Merge(extra); err != nil {
-			return nil, err
-		}
+	return detect.NewEngine(rs, state, detect.Options{Logger: log.With("component", "detect")}), nil
+}
+
+// tunedRuleSet loads the shipped rules plus those in dir and applies params (the names and
+// values of the SSM parameters, DESIGN.md "Tuning"). A rejected value fails: on a laptop it
+// is a typo to fix, not a running detector's last good setting to keep.
+func tunedRuleSet(dir string, params map[string]string) (*detect.RuleSet, error) {
+	rs, err := loadRuleSet(dir)
+	if err != nil {
+		return nil, err
 	}
 	tuned, errs := detect.Tune(rs, nil, detect.TuningFrom(params))
 	if len(errs) > 0 {
-		return nil, &usageError{fmt.Sprintf("tuning: %v", errors.Join(errs...))}
+		msgs := make([]string, len(errs))
+		for i, err := range errs {
+			// The detector's wording ("… ignored") describes a deployed detector keeping its
+			// last good value; here the run stops, so say which parameter and why.
+			var oe *detect.OverrideError
+			switch {
+			case errors.As(err, &oe) && oe.RuleID != "":
+				msgs[i] = tuning.RulePrefix + oe.RuleID + ": " + oe.Reason
+			case errors.As(err, &oe):
+				msgs[i] = tuning.DetectMinSeverity + ": " + oe.Reason
+			default:
+				msgs[i] = err.Error()
+			}
+		}
+		return nil, &usageError{"tuning rejected: " + strings.Join(msgs, "; ")}
 	}
-	return detect.NewEngine(tuned, state, detect.Options{Logger: log.With("component", "detect")}), nil
+	return tuned, nil
 }
 
 // readTuning reads a JSON object of tuning parameters ({"rules/Zoom.PasscodeDisabled":
