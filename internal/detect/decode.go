@@ -494,6 +494,9 @@ func skipValue(b []byte, i, depth int) (int, error) {
 	}
 	switch c := b[i]; {
 	case c == '"':
+		if j := plainRun(b, i+1); j < len(b) && b[j] == '"' {
+			return j + 1, nil
+		}
 		j := i + 1
 		for {
 			q := bytes.IndexByte(b[j:], '"')
@@ -588,7 +591,8 @@ func literal(b []byte, i int, lit string) (int, error) {
 }
 
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	// Compact JSON has no whitespace: one test rules out all four for any byte above ' '.
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
