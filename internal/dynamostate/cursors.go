@@ -17,24 +17,30 @@ import (
 const (
 	skCursor   = "cursor"
 	seenPrefix = "seen#"
-	// maxTransactItems is DynamoDB's limit of actions in one TransactWriteItems call; one is
-	// the cursor update, the rest dedupe entries.
-	maxTransactItems = 100
-	seenPerCommit    = maxTransactItems - 1
 
 	attrVersion   = "version"
 	attrWatermark = "watermark"
 	attrForget    = "forget"
 	attrUpdated   = "updated_at"
+	attrEntries   = "entries"
+	attrCount     = "count"
 )
 
-// cursorPK is the partition of one cursor: its item (sk "cursor") and its dedupe entries
-// (sk "seen#<record time>#<event id>"), so one Query reads them in time order.
+// cursorPK is the partition of one cursor: its item (sk "cursor") and its dedupe chunks
+// (sk "seen#<latest record time>#c<version>.<n>"), so one Query reads them in time order.
 func cursorPK(k poll.Key) string { return "cursor#" + k.Source + "#" + string(k.LogType) }
 
+// chunkSK names the n-th chunk written by the commit that makes a cursor's version v: unique,
+// because only one commit can make each version.
+func chunkSK(latest time.Time, v int64, n int) string {
+	return fmt.Sprintf("%s%s#c%d.%d", seenPrefix, formatTime(latest), v, n)
+}
+
+// seenSK is the sort key of a dedupe entry of one event, as releases before dedupe chunks
+// wrote them; LoadCursor still reads them until their TTL removes them.
 func seenSK(id string, t time.Time) string { return seenPrefix + formatTime(t) + "#" + id }
 
-// parseSeenSK splits a dedupe entry's sort key into its event ID and record time.
+// parseSeenSK splits a one-event dedupe entry's sort key into its event ID and record time.
 func parseSeenSK(sk string) (string, time.Time, error) {
 	rest, ok := strings.CutPrefix(sk, seenPrefix)
 	if !ok || len(rest) < len(timeFormat)+2 || rest[len(timeFormat)] != '#' {
@@ -81,7 +87,8 @@ func (t *Table) getCursor(ctx context.Context, k poll.Key) (cursorItem, error) {
 }
 
 // LoadCursor implements poll.CursorStore: one consistent GetItem for the cursor and one
-// consistent Query for its dedupe entries not yet forgotten.
+// consistent Query for its dedupe chunks not yet forgotten. A chunk holding entries on both
+// sides of the forget horizon is read whole; its entries before the horizon are left out.
 func (t *Table) LoadCursor(ctx context.Context, k poll.Key) (poll.Cursor, error) {
 	c, err := t.getCursor(ctx, k)
 	if err != nil {
@@ -96,22 +103,34 @@ func (t *Table) LoadCursor(ctx context.Context, k poll.Key) (poll.Cursor, error)
 	pages := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName:                 aws.String(t.cfg.Name),
 		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(cursorPK(k)), ":lo": str(lo), ":hi": str(seenPrefix + "~")},
-		ProjectionExpression:      aws.String("#sk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK, "#entries": attrEntries},
+		ProjectionExpression:      aws.String("#sk, #entries"),
 		ConsistentRead:            aws.Bool(true),
 	})
+	add := func(id string, at time.Time) {
+		if c.forget.IsZero() || !at.Before(c.forget) {
+			cur.Seen[id] = at
+		}
+	}
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			return poll.Cursor{}, fmt.Errorf("read dedupe entries of cursor %s from %s: %w", k, t.cfg.Name, err)
 		}
 		for _, item := range page.Items {
-			id, at, err := parseSeenSK(getString(item, AttrSK))
+			sk := getString(item, AttrSK)
+			if b, ok := item[attrEntries].(*types.AttributeValueMemberB); ok {
+				if err := decodeSeenChunk(b.Value, add); err != nil {
+					return poll.Cursor{}, fmt.Errorf("cursor %s, item %s: %w", k, sk, err)
+				}
+				continue
+			}
+			id, at, err := parseSeenSK(sk)
 			if err != nil {
 				return poll.Cursor{}, fmt.Errorf("cursor %s: %w", k, err)
 			}
-			cur.Seen[id] = at
+			add(id, at)
 		}
 	}
 	return cur, nil
@@ -119,11 +138,12 @@ func (t *Table) LoadCursor(ctx context.Context, k poll.Key) (poll.Cursor, error)
 
 // CommitCursor implements poll.CursorStore.
 //
-// The dedupe entries of cp.Added are written with the cursor's version bump in transactions
-// of up to 99 entries plus the version-conditioned cursor update, so an entry never exists
-// without the commit that made it. A checkpoint with more entries takes several transactions,
-// each bumping the version; the watermark and forget horizon move only in the last, so a
-// commit cut short leaves a consistent cursor holding a subset of the acknowledged events.
+// The entries of cp.Added, in record-time order, are packed into dedupe chunks (seenchunk.go)
+// written with the cursor's version bump in one transaction with the version-conditioned
+// cursor update, so an entry never exists without the commit that made it. A checkpoint too
+// large for one transaction (over 40 chunks, some 40,000 events) takes several, each bumping
+// the version; the watermark and forget horizon move only in the last, so a commit cut short
+// leaves a consistent cursor holding a subset of the acknowledged events.
 // A lost condition returns a *poll.ConflictError; the first transaction is conditioned on
 // version, so a commit that starts after another writer's changes nothing.
 func (t *Table) CommitCursor(ctx context.Context, k poll.Key, version int64, cp poll.Checkpoint) (int64, error) {
@@ -134,14 +154,21 @@ func (t *Table) CommitCursor(ctx context.Context, k poll.Key, version int64, cp 
 	if head.version != version {
 		return 0, &poll.ConflictError{Key: k, Version: version}
 	}
-	ids := make([]string, 0, len(cp.Added))
-	for id := range cp.Added {
-		ids = append(ids, id)
+	entries := make([]seenEntry, 0, len(cp.Added))
+	for id, at := range cp.Added {
+		entries = append(entries, seenEntry{id: id, at: at})
 	}
-	slices.Sort(ids) // deterministic chunks, easier to reason about in logs and tests
-	chunks := slices.Collect(slices.Chunk(ids, seenPerCommit))
-	if len(chunks) == 0 {
-		chunks = [][]string{nil}
+	// In time order, so each chunk spans a short stretch of record time and is forgotten soon
+	// after its entries are; by ID within a time, so the chunks are deterministic.
+	slices.SortFunc(entries, func(a, b seenEntry) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	txns := slices.Collect(slices.Chunk(packSeen(entries), maxChunksPerTransaction))
+	if len(txns) == 0 {
+		txns = [][]seenChunk{nil}
 	}
 	// Entries older than the forget horizon would be invisible to LoadCursor, yet the poller
 	// expects what it adds to be remembered until a Forget passes it (it reads older records
@@ -158,9 +185,10 @@ func (t *Table) CommitCursor(ctx context.Context, k poll.Key, version int64, cp 
 	now := t.cfg.Now()
 	pk := cursorPK(k)
 	v := version
-	for i, chunk := range chunks {
+	saved := 0
+	for i, chunks := range txns {
 		update := t.cursorUpdate(pk, v, now)
-		last := i == len(chunks)-1
+		last := i == len(txns)-1
 		switch {
 		case last && !cp.Forget.IsZero():
 			update.set(attrForget, str(formatTime(cp.Forget)))
@@ -170,14 +198,18 @@ func (t *Table) CommitCursor(ctx context.Context, k poll.Key, version int64, cp 
 		if last && !cp.Watermark.IsZero() {
 			update.set(attrWatermark, str(formatTime(cp.Watermark)))
 		}
-		if len(chunk) == 0 {
+		n := 0
+		if len(chunks) == 0 {
 			_, err = t.db.UpdateItem(ctx, update.updateItem(t.cfg.Name))
 		} else {
-			items := make([]types.TransactWriteItem, 0, len(chunk)+1)
+			items := make([]types.TransactWriteItem, 0, len(chunks)+1)
 			items = append(items, types.TransactWriteItem{Update: update.transactUpdate(t.cfg.Name)})
 			expires := ttlAt(now.Add(t.cfg.SeenRetention))
-			for _, id := range chunk {
-				item := key(pk, seenSK(id, cp.Added[id]))
+			for j, c := range chunks {
+				n += c.n
+				item := key(pk, chunkSK(c.latest, v+1, j))
+				item[attrEntries] = &types.AttributeValueMemberB{Value: c.data}
+				item[attrCount] = num(int64(c.n))
 				item[AttrTTL] = expires
 				items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(t.cfg.Name), Item: item}})
 			}
@@ -187,8 +219,9 @@ func (t *Table) CommitCursor(ctx context.Context, k poll.Key, version int64, cp 
 			if conditionFailed(err) {
 				return 0, &poll.ConflictError{Key: k, Version: version}
 			}
-			return 0, fmt.Errorf("commit cursor %s to %s (%d of %d dedupe entries saved): %w", k, t.cfg.Name, i*seenPerCommit, len(ids), err)
+			return 0, fmt.Errorf("commit cursor %s to %s (%d of %d dedupe entries saved): %w", k, t.cfg.Name, saved, len(entries), err)
 		}
+		saved += n
 		v++
 	}
 	return v, nil

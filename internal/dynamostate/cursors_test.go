@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/zoomwatch/zoomwatch/internal/awstest"
 	"github.com/zoomwatch/zoomwatch/internal/event"
@@ -251,13 +252,13 @@ func TestCommitConflictInsideTransaction(t *testing.T) {
 		t.Fatalf("cursor after the lost transaction: %+v, want the racer's (version 1, watermark %v, no seen)", cur, at(1))
 	}
 	out, err := tbl.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(tbl.Name()), Key: key(cursorPK(opKey), seenSK("loser", at(2))), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(tbl.Name()), Key: key(cursorPK(opKey), chunkSK(at(2), 1, 0)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Item != nil {
-		t.Fatal("the losing transaction's dedupe entry was written")
+		t.Fatal("the losing transaction's dedupe chunk was written")
 	}
 }
 
@@ -328,6 +329,7 @@ type countingAPI struct {
 	mu                     sync.Mutex
 	gets, queries, updates int
 	transactions, items    int
+	putBytes               int
 }
 
 func (c *countingAPI) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
@@ -355,12 +357,20 @@ func (c *countingAPI) TransactWriteItems(ctx context.Context, in *dynamodb.Trans
 	c.mu.Lock()
 	c.transactions++
 	c.items += len(in.TransactItems)
+	for _, it := range in.TransactItems {
+		if it.Put != nil {
+			if b, ok := it.Put.Item[attrEntries].(*types.AttributeValueMemberB); ok {
+				c.putBytes += len(b.Value)
+			}
+		}
+	}
 	c.mu.Unlock()
 	return c.API.TransactWriteItems(ctx, in, o...)
 }
 
-// TestCommitCost pins the request counts doc.go's cost figures rest on: 1,000 events in
-// 11 transactions of at most 100 items, one cursor read per commit, one Query per load.
+// TestCommitCost pins the request counts and sizes doc.go's cost figures rest on: 1,000 events
+// in one transaction of the cursor and one 41 KB chunk, one cursor read per commit, one Query
+// per load.
 func TestCommitCost(t *testing.T) {
 	t.Parallel()
 	tbl := newTable(t, newClock())
@@ -373,9 +383,12 @@ func TestCommitCost(t *testing.T) {
 	if _, err := counted.CommitCursor(t.Context(), opKey, 0, poll.Checkpoint{Added: added, Watermark: at(2)}); err != nil {
 		t.Fatal(err)
 	}
-	if api.transactions != 11 || api.items != 1011 || api.gets != 1 || api.updates != 0 {
-		t.Errorf("1,000-event commit: %d transactions with %d items, %d reads, %d plain updates; want 11, 1011, 1, 0",
+	if api.transactions != 1 || api.items != 2 || api.gets != 1 || api.updates != 0 {
+		t.Errorf("1,000-event commit: %d transactions with %d items, %d reads, %d plain updates; want 1, 2, 1, 0",
 			api.transactions, api.items, api.gets, api.updates)
+	}
+	if api.putBytes > 1000*41+16 {
+		t.Errorf("1,000-event commit wrote %d bytes of dedupe chunks, want at most 41 per event", api.putBytes)
 	}
 	cur, err := counted.LoadCursor(t.Context(), opKey)
 	if err != nil {
@@ -384,7 +397,7 @@ func TestCommitCost(t *testing.T) {
 	if len(cur.Seen) != 1000 || api.gets != 2 || api.queries < 1 {
 		t.Errorf("load: %d seen, %d reads, %d queries; want 1000, 2, ≥1", len(cur.Seen), api.gets, api.queries)
 	}
-	t.Logf("1,000 events: %d TransactWriteItems (%d items), load: 1 GetItem + %d Query pages", api.transactions, api.items, api.queries)
+	t.Logf("1,000 events: %d TransactWriteItems (%d items, %d bytes of chunks), load: 1 GetItem + %d Query pages", api.transactions, api.items, api.putBytes, api.queries)
 }
 
 // TestCursorsMatchFileStore runs one seeded sequence of checkpoints against the file-backed

@@ -12,7 +12,7 @@
 //
 //	pk                          sk                             holds
 //	cursor#<source>#<log type>  cursor                         version, watermark, forget horizon
-//	cursor#<source>#<log type>  seen#<record time>#<event id>  one delivered event (ttl)
+//	cursor#<source>#<log type>  seen#<latest time>#c<v>.<n>   delivered events: a dedupe chunk (ttl)
 //	lease#<name>                lease                          owner, until_ms (ttl: until + 1 day)
 //	dedup#<rule>#p<period>#g<grid>#b<index>#k:<key>
 //	                            bucket                         one fixed bucket of a group: first,
@@ -28,15 +28,17 @@
 //
 // # Cursor and dedupe memory
 //
-// Each delivered event is its own small item (about 150 bytes) in the cursor's partition,
-// sorted by record time. A checkpoint writes its new entries together with the
-// version-conditioned cursor update in TransactWriteItems of at most 99 entries + the cursor,
-// so no entry exists without its commit and a 500-event batch stays far inside the item
-// (400 KB) and transaction (100 actions, 4 MB) limits; each transaction bumps the version, and
-// the watermark and forget horizon move with the last. LoadCursor reads the cursor item and
-// Queries the entries from the forget horizon on; forgotten entries sort before it and are
-// never read again, and TTL (Config.SeenRetention after their write, 30 days by default)
-// deletes them without a write.
+// Delivered events are packed, 41 bytes each (a 32-byte event ID and the record time), into
+// dedupe chunks of up to 1,000 events or 64 KB in the cursor's partition, each sorted by the
+// latest record time it holds (seenchunk.go). A checkpoint writes its chunks together with
+// the version-conditioned cursor update in one TransactWriteItems (several, each bumping the
+// version, past 40 chunks), so no entry exists without its commit; the watermark and forget
+// horizon move with the last. LoadCursor reads the cursor item and Queries the chunks whose
+// latest entry is at or after the forget horizon, leaving out their entries before it;
+// forgotten chunks sort before it and are never read again, and TTL (Config.SeenRetention
+// after their write, 30 days by default) deletes them without a write. Entries of one event
+// per item (sort key seen#<record time>#<event id>), written by earlier releases, are read
+// the same way until TTL removes them.
 //
 // # Lease
 //
@@ -67,10 +69,12 @@
 // on-demand prices (0.625 USD per million WRU, 0.125 per million RRU) that is about 3 US
 // cents per source per month.
 //
-// Per 1,000 delivered events: 1,000 entries in 11 transactions (1,011 items, TestCommitCost)
-// ≈ 2,022 WRU ≈ 0.13 US cents, plus a cursor read per commit; each later cycle that still
-// remembers them reads them back in one Query page for about 37 RRU until the forget horizon
-// passes them. Storage ≈ 150 KB per 1,000 events until TTL.
+// Per 1,000 delivered events committed together: one transaction of the cursor and one 41 KB
+// chunk (TestCommitCost) ≈ 86 WRU ≈ 0.005 US cents, plus a cursor read per commit (a poller
+// committing every 300-record page writes about 110 WRU); each later cycle that still
+// remembers them reads them back for about 10 RRU until the forget horizon passes them.
+// Storage ≈ 42 KB per 1,000 events until TTL. One item per event, as earlier releases wrote,
+// cost 2,022 WRU, 37 RRU per cycle and 150 KB.
 //
 // Per matching event in the detector: per grid 2–3 RRU (bucket, membership, distinct value)
 // and a transaction of 2–3 items (4–6 WRU; the bucket item is up to 7 KB with 100 ids), so
