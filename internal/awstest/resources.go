@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/zoomwatch/zoomwatch/internal/statetable"
 )
 
 const (
@@ -97,26 +99,12 @@ func Table(t testing.TB, db *dynamodb.Client, in *dynamodb.CreateTableInput) str
 	return name
 }
 
-// StateTable creates a table shaped like the state table the stack deploys (string keys pk
-// and sk, on-demand, TTL on the number attribute ttl) and returns its name.
+// StateTable creates a table shaped like the state table the stack deploys (statetable) and
+// returns its name.
 func StateTable(t testing.TB, db *dynamodb.Client) string {
 	t.Helper()
-	name := Table(t, db, &dynamodb.CreateTableInput{
-		AttributeDefinitions: []dbtypes.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: dbtypes.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: dbtypes.ScalarAttributeTypeS},
-		},
-		KeySchema: []dbtypes.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: dbtypes.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: dbtypes.KeyTypeRange},
-		},
-	})
-	_, err := db.UpdateTimeToLive(ctx(t), &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(name),
-		TimeToLiveSpecification: &dbtypes.TimeToLiveSpecification{
-			AttributeName: aws.String("ttl"), Enabled: aws.Bool(true),
-		},
-	})
+	name := Table(t, db, statetable.CreateTableInput(Name(t, "state")))
+	_, err := db.UpdateTimeToLive(ctx(t), statetable.TTLInput(name))
 	if err != nil {
 		t.Fatalf("enable TTL on table %s: %v", name, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zoomwatch/zoomwatch/internal/detect"
 	"github.com/zoomwatch/zoomwatch/internal/poll"
+	"github.com/zoomwatch/zoomwatch/internal/statetable"
 )
 
 // API is the part of the DynamoDB client the state table uses; *dynamodb.Client implements it.
@@ -30,9 +31,9 @@ type API interface {
 
 // Attribute names of the table's key and TTL, as the stack creates it.
 const (
-	AttrPK  = "pk"
-	AttrSK  = "sk"
-	AttrTTL = "ttl"
+	AttrPK  = statetable.PK
+	AttrSK  = statetable.SK
+	AttrTTL = statetable.TTL
 )
 
 // DefaultSeenRetention is how long a dedupe entry outlives its last write before TTL removes it.
@@ -95,18 +96,7 @@ func (t *Table) Name() string { return t.cfg.Name }
 // already exists is accepted. The deployed stack creates the table itself; this is for tests
 // and local end-to-end runs against an emulator.
 func (t *Table) CreateTable(ctx context.Context) error {
-	_, err := t.db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(t.cfg.Name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(AttrPK), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(AttrSK), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(AttrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(AttrSK), KeyType: types.KeyTypeRange},
-		},
-	})
+	_, err := t.db.CreateTable(ctx, statetable.CreateTableInput(t.cfg.Name))
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", t.cfg.Name, err)
@@ -117,12 +107,7 @@ func (t *Table) CreateTable(ctx context.Context) error {
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.cfg.Name)}, 2*time.Minute); err != nil {
 		return fmt.Errorf("wait for table %s: %w", t.cfg.Name, err)
 	}
-	_, err = t.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(t.cfg.Name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(AttrTTL), Enabled: aws.Bool(true),
-		},
-	})
+	_, err = t.db.UpdateTimeToLive(ctx, statetable.TTLInput(t.cfg.Name))
 	// Enabling TTL twice is refused with a ValidationException; it is already on then.
 	var ve interface{ ErrorCode() string }
 	if err != nil && !(errors.As(err, &ve) && ve.ErrorCode() == "ValidationException") {
