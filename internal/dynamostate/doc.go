@@ -28,7 +28,7 @@
 //
 // # Cursor and dedupe memory
 //
-// Delivered events are packed, 41 bytes each (a 32-byte event ID and the record time), into
+// Delivered events are packed, 39 bytes each (a 32-byte event ID and the record time), into
 // dedupe chunks of up to 1,000 events or 64 KB in the cursor's partition, each sorted by the
 // latest record time it holds (seenchunk.go). A checkpoint writes its chunks together with
 // the version-conditioned cursor update in one TransactWriteItems (several, each bumping the
@@ -69,11 +69,11 @@
 // on-demand prices (0.625 USD per million WRU, 0.125 per million RRU) that is about 3 US
 // cents per source per month.
 //
-// Per 1,000 delivered events committed together: one transaction of the cursor and one 41 KB
-// chunk (TestCommitCost) ≈ 86 WRU ≈ 0.005 US cents, plus a cursor read per commit (a poller
-// committing every 300-record page writes about 110 WRU); each later cycle that still
+// Per 1,000 delivered events committed together: one transaction of the cursor and one 39 KB
+// chunk (TestCommitCost) ≈ 82 WRU ≈ 0.005 US cents, plus a cursor read per commit (a poller
+// committing every 300-record page writes about 90 WRU); each later cycle that still
 // remembers them reads them back for about 10 RRU until the forget horizon passes them.
-// Storage ≈ 42 KB per 1,000 events until TTL. One item per event, as earlier releases wrote,
+// Storage ≈ 40 KB per 1,000 events until TTL. One item per event, as earlier releases wrote,
 // cost 2,022 WRU, 37 RRU per cycle and 150 KB.
 //
 // Per matching event in the detector: per grid 2–3 RRU (bucket, membership, distinct value)

@@ -25,9 +25,10 @@ func TestSeenChunkRoundTrip(t *testing.T) {
 	}{
 		{"event IDs pack to half", []seenEntry{{strings.Repeat("ab", 32), at(1)}, {strings.Repeat("0f", 32), ns}}, 1},
 		{"other IDs are kept as they are", []seenEntry{{"abc", at(1)}, {"a#b", at(2)}, {"ABCD", at(3)}, {"é", at(4)}, {"", at(5)}}, 1},
-		{"times before 1970 and far ahead", []seenEntry{{"old", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}, {"new", time.Date(2200, 1, 1, 0, 0, 0, 1, time.UTC)}}, 1},
+		{"every time a record can carry", []seenEntry{{"zero", time.Time{}}, {"y0", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+			{"old", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC)}, {"new", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)}}, 1},
 		{"1,001 entries take two chunks", manyEntries(1001, 16), 2},
-		{"64 KB of entries take two chunks", manyEntries(600, 100), 2},
+		{"64 KB of entries take two chunks", manyEntries(700, 100), 2},
 		{"an entry larger than a chunk gets its own", []seenEntry{{"a", at(1)}, {strings.Repeat("x", maxChunkBytes), at(2)}, {"b", at(3)}}, 3},
 	}
 	for _, tt := range tests {
@@ -87,7 +88,8 @@ func TestSeenChunkRejectsMalformed(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"empty":          nil,
 		"unknown format": append([]byte{9}, good[1:]...),
-		"truncated time": good[:len(good)-1],
+		"truncated time": good[:len(good)-2],
+		"nanoseconds ≥ 1s": append(good[:len(good)-1:len(good)-1], 0x80, 0x94, 0xeb, 0xdc, 0x03),
 		"truncated ID":   good[:10],
 		"bad header":     {seenChunkFormat, 0x80},
 		"empty hex ID":   append([]byte{seenChunkFormat, 1}, make([]byte, 8)...),
@@ -107,16 +109,19 @@ func FuzzDecodeSeenChunk(f *testing.F) {
 		if err := decodeSeenChunk(b, func(id string, at time.Time) { entries = append(entries, seenEntry{id, at}) }); err != nil {
 			return
 		}
-		// What decodes re-encodes to the same entries.
-		again := map[string]time.Time{}
+		// What decodes re-encodes to the same entries, in the same order.
+		var again []seenEntry
 		for _, c := range packSeen(entries) {
-			if err := decodeSeenChunk(c.data, func(id string, at time.Time) { again[id] = at }); err != nil {
+			if err := decodeSeenChunk(c.data, func(id string, at time.Time) { again = append(again, seenEntry{id, at}) }); err != nil {
 				t.Fatalf("re-encoded chunk does not decode: %v", err)
 			}
 		}
-		for _, e := range entries {
-			if a, ok := again[e.id]; !ok || !a.Equal(e.at) {
-				t.Fatalf("entry %q %v lost in re-encoding", e.id, e.at)
+		if len(again) != len(entries) {
+			t.Fatalf("%d entries re-encoded to %d", len(entries), len(again))
+		}
+		for i, e := range entries {
+			if again[i].id != e.id || !again[i].at.Equal(e.at) {
+				t.Fatalf("entry %d %q %v came back as %q %v", i, e.id, e.at, again[i].id, again[i].at)
 			}
 		}
 		if len(b) > 0 && !bytes.Equal(b[:1], []byte{seenChunkFormat}) {
