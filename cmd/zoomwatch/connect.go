@@ -97,10 +97,12 @@ func connect(ctx context.Context, s streams, args []string, getenv func(string) 
 		return &usageError{"set both ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (the OAuth app's credentials), or neither to use the simulator"}
 	}
 
-	tokens, err := local.NewTokens(filepath.Join(*state, "tokens"), *source)
-	if err != nil {
-		return err
+	// The browser flow ends with a token to save: find out now, not after it, that it can be.
+	tokenDir := filepath.Join(*state, "tokens")
+	if err := os.MkdirAll(tokenDir, 0o700); err != nil {
+		return fmt.Errorf("create token directory: %w", err)
 	}
+	tokens := local.NewTokens(tokenDir, *source)
 	setup, key := randomToken(), make([]byte, onboard.MinKeyLen)
 	_, _ = rand.Read(key)
 	outcomes := make(chan onboard.Outcome, 1)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/zoomwatch/zoomwatch/internal/event"
 	"github.com/zoomwatch/zoomwatch/internal/local"
@@ -88,7 +89,9 @@ func runPoll(ctx context.Context, s streams, args []string, backfill bool) error
 		return err
 	}
 	out := &jsonLines{w: s.stdout}
-	if backfill {
+	// The bar redraws a line many times a second: on a terminal that is one line, in a log
+	// file or a pipe it is thousands. There the summary line below says what was done.
+	if backfill && isTerminal(s.stderr) {
 		out.bar = progressbar.NewOptions(-1,
 			progressbar.OptionSetWriter(s.stderr),
 			progressbar.OptionSetDescription("backfill since "+*since),
@@ -112,6 +115,12 @@ func runPoll(ctx context.Context, s streams, args []string, backfill bool) error
 	}
 	fmt.Fprintln(s.stderr)
 	return err
+}
+
+// isTerminal says w is a terminal a progress bar can redraw in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // jsonLines is a poll.Sink writing each envelope as one JSON line.

@@ -101,10 +101,7 @@ func (z *zoomFlags) open(ctx context.Context, getenv func(string) string, logs i
 		PageSize: z.pageSize,
 		Logger:   newLogger(logs, slog.LevelWarn).With("component", "zoom"),
 	}
-	tokens, err := local.NewTokens(filepath.Join(stateDir, "tokens"), source)
-	if err != nil {
-		return nil, err
-	}
+	tokens := local.NewTokens(filepath.Join(stateDir, "tokens"), source)
 	creds, real, err := envCredentials(getenv, tokens)
 	if err != nil {
 		return nil, &usageError{err.Error()}

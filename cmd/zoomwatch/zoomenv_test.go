@@ -14,15 +14,12 @@ import (
 
 func TestEnvCredentials(t *testing.T) {
 	t.Parallel()
-	connected, err := local.NewTokens(t.TempDir(), "main")
-	if err != nil {
-		t.Fatal(err)
-	}
+	connected := local.NewTokens(t.TempDir(), "main")
 	exp := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC)
 	if err := connected.SaveToken(context.Background(), &oauth2.Token{AccessToken: "a", RefreshToken: "r", Expiry: exp}); err != nil {
 		t.Fatal(err)
 	}
-	unconnected, _ := local.NewTokens(t.TempDir(), "main")
+	unconnected := local.NewTokens(t.TempDir(), "main")
 	tests := []struct {
 		name    string
 		env     map[string]string

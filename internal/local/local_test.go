@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,10 +15,7 @@ import (
 func TestTokensRoundTripAndPermissions(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	store, err := NewTokens(dir, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := NewTokens(filepath.Join(dir, "tokens"), "main")
 	ctx := context.Background()
 	if tok, err := store.LoadToken(ctx); tok != nil || err != nil {
 		t.Fatalf("empty store returned %v, %v", tok, err)
@@ -39,6 +37,9 @@ func TestTokensRoundTripAndPermissions(t *testing.T) {
 	}
 	if fi.Mode().Perm() != 0o600 {
 		t.Errorf("token file mode %v, want 0600", fi.Mode().Perm())
+	}
+	if di, err := os.Stat(filepath.Dir(store.Path())); err != nil || di.Mode().Perm() != 0o700 {
+		t.Errorf("token directory made by the first save: %v, %v; want mode 0700", di, err)
 	}
 	if err := os.WriteFile(store.Path(), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)

@@ -20,12 +20,10 @@ type Tokens struct {
 	mu   sync.Mutex
 }
 
-// NewTokens returns the token file of source under dir.
-func NewTokens(dir, source string) (*Tokens, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create token directory: %w", err)
-	}
-	return &Tokens{path: filepath.Join(dir, source+".token.json")}, nil
+// NewTokens returns the token file of source under dir. The first save creates dir (mode
+// 0700), so commands that only look for a token leave nothing behind.
+func NewTokens(dir, source string) *Tokens {
+	return &Tokens{path: filepath.Join(dir, source+".token.json")}
 }
 
 type tokenFile struct {
@@ -50,6 +48,9 @@ func (t *Tokens) SaveToken(_ context.Context, tok *oauth2.Token) error {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("encode token: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(t.path), 0o700); err != nil {
+		return fmt.Errorf("create token directory: %w", err)
 	}
 	if err := WriteFileAtomic(t.path, b, 0o600); err != nil {
 		return fmt.Errorf("save token to %s: %w", t.path, err)
