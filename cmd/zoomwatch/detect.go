@@ -87,6 +87,7 @@ func runDetect(ctx context.Context, s streams, args []string) error {
 	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write alerts: %w", err)
 	}
+	noteLearning(s.stderr, "zoomwatch detect", eng, nil)
 	if malformed > 0 {
 		return fmt.Errorf("%d malformed record(s) skipped", malformed)
 	}

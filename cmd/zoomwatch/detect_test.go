@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zoomwatch/zoomwatch/internal/alert"
 )
@@ -169,7 +170,8 @@ func TestDetectTuning(t *testing.T) {
 		wantNew  int    // alerts of the new-IP rule
 		wantErr  string // in stderr
 	}{
-		{"shipped: the first sign-in is learned", nil, 0, 0, ""},
+		{"shipped: the first sign-in is learned", nil, 0, 0,
+			"zoomwatch detect: " + newIP + " learned 1 first sighting(s) silently during the first 7 days of events it saw"},
 		{"learning off", []string{"--tuning", write("off.json", `{"rules/`+newIP+`":{"learn_days":0}}`)}, 0, 1, ""},
 		{"bad override", []string{"--tuning", write("bad.json", `{"rules/`+newIP+`":{"learn_days":-3}}`)}, 2, 0,
 			"tuning rejected: rules/" + newIP + ": learn_days must be between 0 and 180, got -3"},
@@ -184,8 +186,17 @@ func TestDetectTuning(t *testing.T) {
 		if got := strings.Count(stdout, `"rule_id":"`+newIP+`"`); got != tt.wantNew {
 			t.Errorf("%s: %d %s alerts, want %d:\n%s", tt.name, got, newIP, tt.wantNew, stdout)
 		}
-		if !strings.Contains(stderr, tt.wantErr) {
+		if !strings.Contains(stderr, tt.wantErr) || (tt.wantErr == "" && stderr != "") {
 			t.Errorf("%s: stderr = %q, want it to contain %q", tt.name, stderr, tt.wantErr)
+		}
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{24 * time.Hour: "day", 7 * 24 * time.Hour: "7 days", 36 * time.Hour: "36h0m0s", 90 * time.Minute: "1h30m0s"} {
+		if got := durationText(d); got != want {
+			t.Errorf("durationText(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/zoomwatch/zoomwatch/internal/detect"
 	"github.com/zoomwatch/zoomwatch/internal/local"
@@ -112,4 +115,41 @@ func (d *detectorState) save() error {
 		return err
 	}
 	return local.WriteFileAtomic(d.path, buf.Bytes(), 0o600)
+}
+
+// noteLearning tells the user, on w, which rules stayed silent about first sightings because
+// they were learning since before (Engine.Learned at the last call, nil at the first), so an
+// empty result is not mistaken for a clean account. It returns the counts to pass next time.
+func noteLearning(w io.Writer, cmd string, eng *detect.Engine, before map[string]int64) map[string]int64 {
+	now := eng.Learned()
+	ids := make([]string, 0, len(now))
+	for id := range now {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		n := now[id] - before[id]
+		if n <= 0 {
+			continue
+		}
+		period := "its learning period"
+		if r, ok := eng.Rules().Rule(id); ok {
+			period = fmt.Sprintf("the first %s of events it saw", durationText(r.FirstSeenLearn))
+		}
+		fmt.Fprintf(w, "%s: %s learned %d first sighting(s) silently during %s; tune %s%s with {\"learn_days\": 0} to alert from the start\n",
+			cmd, id, n, period, tuning.RulePrefix, id)
+	}
+	return now
+}
+
+// durationText writes whole days as "7 days", anything else as Go does.
+func durationText(d time.Duration) string {
+	const day = 24 * time.Hour
+	switch {
+	case d == day:
+		return "day"
+	case d > 0 && d%day == 0:
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }

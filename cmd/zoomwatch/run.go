@@ -117,9 +117,11 @@ func runPipeline(ctx context.Context, s streams, args []string) error {
 		where = "simulated Zoom account (set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET for a real one)"
 	}
 	fmt.Fprintf(s.stderr, "zoomwatch: polling the %s; state in %s\n", where, *state)
+	var learned map[string]int64
 	for {
 		rep, err := lap.Cycle(ctx)
 		fmt.Fprintln(s.stdout, summaryLine(rep))
+		learned = noteLearning(s.stderr, "zoomwatch run", det, learned)
 		if err != nil {
 			return err
 		}

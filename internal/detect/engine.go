@@ -38,7 +38,8 @@ type Engine struct {
 	state  State
 	opts   Options
 	admins *adminCache
-	errors sync.Map // rule ID -> *atomic.Int64
+	errors  ruleCounts // condition failures
+	learned ruleCounts // first sightings remembered without an alert (Rule.FirstSeenLearn)
 
 	mu     sync.Mutex // guards detect and matchBuf
 	detect *Worker
@@ -88,9 +89,24 @@ func (e *Engine) SetRules(rs *RuleSet) { e.rules.Store(rs) }
 func (e *Engine) Rules() *RuleSet { return e.rules.Load() }
 
 // ConditionErrors returns how many times each rule's condition failed at run time.
-func (e *Engine) ConditionErrors() map[string]int64 {
+func (e *Engine) ConditionErrors() map[string]int64 { return e.errors.snapshot() }
+
+// Learned returns, per rule, how many first sightings it remembered without an alert because
+// they fell in its learning period (Rule.FirstSeenLearn), so a user who sees no alert from
+// such a rule can tell it was learning.
+func (e *Engine) Learned() map[string]int64 { return e.learned.snapshot() }
+
+// ruleCounts counts something per rule ID, safely for concurrent workers.
+type ruleCounts struct{ m sync.Map } // rule ID -> *atomic.Int64
+
+func (c *ruleCounts) add(ruleID string) {
+	n, _ := c.m.LoadOrStore(ruleID, new(atomic.Int64))
+	n.(*atomic.Int64).Add(1)
+}
+
+func (c *ruleCounts) snapshot() map[string]int64 {
 	out := map[string]int64{}
-	e.errors.Range(func(k, v any) bool {
+	c.m.Range(func(k, v any) bool {
 		out[k.(string)] = v.(*atomic.Int64).Load()
 		return true
 	})
@@ -588,8 +604,7 @@ func execTemplate(t *template.Template, data any) (string, error) {
 }
 
 func (e *Engine) conditionError(r *Rule, eventID string, err error) {
-	c, _ := e.errors.LoadOrStore(r.ID, new(atomic.Int64))
-	c.(*atomic.Int64).Add(1)
+	e.errors.add(r.ID)
 	e.opts.Logger.Error("rule condition failed", "rule_id", r.ID, "event_id", eventID, "error", oneLine(err.Error()))
 }
 
@@ -638,6 +653,7 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 			return nil, fmt.Errorf("rule %s: first-seen state: %w", r.ID, err)
 		}
 		if learning {
+			e.learned.add(r.ID)
 			return nil, nil
 		}
 	}
