@@ -33,6 +33,12 @@ type conditionErrors interface {
 	ConditionErrors() map[string]int64
 }
 
+// learnedSightings is implemented by the detection engine: running totals, per rule id, of
+// first sightings remembered without an alert during the rule's learning period.
+type learnedSightings interface {
+	Learned() map[string]int64
+}
+
 // Retuner refreshes the rules' tuning before a batch (SSM overrides in AWS); nil means none.
 type Retuner interface {
 	Retune(ctx context.Context) error
@@ -55,8 +61,9 @@ type DetectorFunction struct {
 	Metrics   DetectMetrics
 	Log       *slog.Logger
 
-	// reported holds the rule error totals already turned into metrics.
-	reported map[string]int64
+	// reported holds the rule error totals already turned into metrics; learned the learned
+	// sightings already logged.
+	reported, learned map[string]int64
 }
 
 // Handle processes a Kinesis batch in order. It stops at the first record it cannot finish
@@ -105,6 +112,7 @@ func (d *DetectorFunction) Handle(ctx context.Context, in events.KinesisEvent) (
 		}
 	}
 	d.reportRuleErrors()
+	d.reportLearning(ctx, log)
 	if poison > 0 && d.Metrics != nil {
 		d.Metrics.Poison(poison)
 	}
@@ -135,6 +143,24 @@ func logger(d *DetectorFunction) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return d.Log
+}
+
+// reportLearning logs, per rule, the first sightings learned silently since the last batch,
+// so an operator who sees no new-IP alert after deploying can tell the rule is learning.
+func (d *DetectorFunction) reportLearning(ctx context.Context, log *slog.Logger) {
+	ls, ok := d.Detector.(learnedSightings)
+	if !ok {
+		return
+	}
+	if d.learned == nil {
+		d.learned = map[string]int64{}
+	}
+	for rule, total := range ls.Learned() {
+		if n := total - d.learned[rule]; n > 0 {
+			log.InfoContext(ctx, "first sightings learned without alerts: the rule is in its learning period", "rule_id", rule, "count", n)
+		}
+		d.learned[rule] = total
+	}
 }
 
 // reportRuleErrors turns the engine's new rule evaluation errors since the last batch into

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -180,5 +182,61 @@ func TestDetectorPublishedAlertWithFailedAckDoesNotFailTheRecord(t *testing.T) {
 	}
 	if len(pub.got) != 2 || pub.got[1].ID != pub.got[0].ID {
 		t.Fatalf("published %+v; want the alert repeated with its ID", pub.got)
+	}
+}
+
+// TestDetectorLogsLearning: first sightings a rule learns silently are logged per batch with
+// the rule and their number, once each.
+func TestDetectorLogsLearning(t *testing.T) {
+	t.Parallel()
+	r, err := detect.ParseRule("new_ip.yaml", []byte(`
+id: Test.New.IP
+name: New IP
+log_types: [Zoom.Activity]
+severity: LOW
+condition: ip != ""
+title: "{{.actor}} from {{.ip}}"
+first_seen: "{{.actor}}|{{.ip}}"
+first_seen_learn: 1d
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := detect.NewRuleSet(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	signIn := func(ip string, at time.Time) []byte {
+		raw, _ := json.Marshal(map[string]string{"time": at.Format(time.RFC3339), "email": "a@x.io", "type": "Sign in", "ip_address": ip})
+		env, err := event.Normalize("main", event.Activity, raw, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(env)
+		return b
+	}
+	var logs bytes.Buffer
+	fn := &DetectorFunction{Detector: detect.NewEngine(rs, detect.NewMemState(), detect.Options{}), Publisher: &flakyPublisher{},
+		Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	batches := []events.KinesisEvent{
+		{Records: []events.KinesisEventRecord{kinesisRecord(t, "1", signIn("10.0.0.1", at)), kinesisRecord(t, "2", signIn("10.0.0.2", at))}},
+		{Records: []events.KinesisEventRecord{kinesisRecord(t, "3", signIn("10.0.0.3", at.Add(48*time.Hour)))}},
+	}
+	for _, b := range batches {
+		if resp, err := fn.Handle(context.Background(), b); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("resp %+v err %v", resp, err)
+		}
+	}
+	var lines []map[string]any
+	for _, l := range bytes.Split(bytes.TrimSpace(logs.Bytes()), []byte("\n")) {
+		var m map[string]any
+		if err := json.Unmarshal(l, &m); err != nil {
+			t.Fatalf("log line %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 1 || lines[0]["rule_id"] != "Test.New.IP" || lines[0]["count"] != float64(2) {
+		t.Fatalf("logs = %v, want one line for Test.New.IP with count 2", lines)
 	}
 }
