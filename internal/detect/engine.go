@@ -34,10 +34,10 @@ type Options struct {
 // Engine evaluates a RuleSet against events and turns matches into alerts through State. It is
 // safe for concurrent use; each goroutine evaluating events uses its own Worker.
 type Engine struct {
-	rules  atomic.Pointer[RuleSet]
-	state  State
-	opts   Options
-	admins *adminCache
+	rules   atomic.Pointer[RuleSet]
+	state   State
+	opts    Options
+	admins  *adminCache
 	errors  ruleCounts // condition failures
 	learned ruleCounts // first sightings remembered without an alert (Rule.FirstSeenLearn)
 

@@ -86,13 +86,13 @@ func TestSeenChunkRejectsMalformed(t *testing.T) {
 	t.Parallel()
 	good := packSeen([]seenEntry{{strings.Repeat("ab", 32), at(1)}})[0].data
 	for name, b := range map[string][]byte{
-		"empty":          nil,
-		"unknown format": append([]byte{9}, good[1:]...),
-		"truncated time": good[:len(good)-2],
+		"empty":            nil,
+		"unknown format":   append([]byte{9}, good[1:]...),
+		"truncated time":   good[:len(good)-2],
 		"nanoseconds ≥ 1s": append(good[:len(good)-1:len(good)-1], 0x80, 0x94, 0xeb, 0xdc, 0x03),
-		"truncated ID":   good[:10],
-		"bad header":     {seenChunkFormat, 0x80},
-		"empty hex ID":   append([]byte{seenChunkFormat, 1}, make([]byte, 8)...),
+		"truncated ID":     good[:10],
+		"bad header":       {seenChunkFormat, 0x80},
+		"empty hex ID":     append([]byte{seenChunkFormat, 1}, make([]byte, 8)...),
 	} {
 		err := decodeSeenChunk(b, func(string, time.Time) {})
 		if !errors.Is(err, errSeenChunk) {
