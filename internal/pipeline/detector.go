@@ -152,15 +152,20 @@ func (d *DetectorFunction) reportLearning(ctx context.Context, log *slog.Logger)
 	if !ok {
 		return
 	}
-	if d.learned == nil {
-		d.learned = map[string]int64{}
-	}
-	for rule, total := range ls.Learned() {
-		if n := total - d.learned[rule]; n > 0 {
-			log.InfoContext(ctx, "first sightings learned without alerts: the rule is in its learning period", "rule_id", rule, "count", n)
+	d.learned = forNew(ls.Learned(), d.learned, func(rule string, n int64) {
+		log.InfoContext(ctx, "first sightings learned without alerts: the rule is in its learning period", "rule_id", rule, "count", n)
+	})
+}
+
+// forNew calls fn for each rule whose running total grew since seen (nil at first) and
+// returns the totals to pass as seen next time.
+func forNew(totals, seen map[string]int64, fn func(rule string, n int64)) map[string]int64 {
+	for rule, total := range totals {
+		if n := total - seen[rule]; n > 0 {
+			fn(rule, n)
 		}
-		d.learned[rule] = total
 	}
+	return totals
 }
 
 // reportRuleErrors turns the engine's new rule evaluation errors since the last batch into
@@ -170,13 +175,5 @@ func (d *DetectorFunction) reportRuleErrors() {
 	if !ok || d.Metrics == nil {
 		return
 	}
-	if d.reported == nil {
-		d.reported = map[string]int64{}
-	}
-	for rule, total := range ce.ConditionErrors() {
-		if n := total - d.reported[rule]; n > 0 {
-			d.Metrics.RuleFailed(rule, int(n))
-		}
-		d.reported[rule] = total
-	}
+	d.reported = forNew(ce.ConditionErrors(), d.reported, func(rule string, n int64) { d.Metrics.RuleFailed(rule, int(n)) })
 }

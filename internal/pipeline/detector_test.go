@@ -240,3 +240,23 @@ first_seen_learn: 1d
 		t.Fatalf("logs = %v, want one line for Test.New.IP with count 2", lines)
 	}
 }
+
+func TestForNew(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		totals, seen map[string]int64
+		want         map[string]int64
+	}{
+		{"first call", map[string]int64{"a": 2}, nil, map[string]int64{"a": 2}},
+		{"only growth", map[string]int64{"a": 2, "b": 5}, map[string]int64{"a": 2, "b": 3}, map[string]int64{"b": 2}},
+		{"nothing new", map[string]int64{"a": 2}, map[string]int64{"a": 2}, map[string]int64{}},
+	}
+	for _, tt := range tests {
+		got := map[string]int64{}
+		next := forNew(tt.totals, tt.seen, func(rule string, n int64) { got[rule] = n })
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) || fmt.Sprint(next) != fmt.Sprint(tt.totals) {
+			t.Errorf("%s: reported %v and kept %v; want %v and %v", tt.name, got, next, tt.want, tt.totals)
+		}
+	}
+}
