@@ -75,20 +75,23 @@
 //
 //	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        6.4–6.9 M events/cpu-s  0 allocs
-//	decode only, this scanner, envelopes          1.2–1.4 M events/cpu-s  0 allocs
-//	decode only, encoding/json into a struct      0.63–0.68 M events/cpu-s  7.3 allocs
-//	decode only, encoding/json into a map         0.42–0.48 M events/cpu-s  27.5 allocs
-//	detect, raw records                           1.40–1.60 M events/cpu-s  0.36 allocs/event
-//	detect, envelopes                             0.55–0.84 M events/cpu-s  0.36 allocs/event
-//	detect, raw records, 5,000 users              0.70–0.89 M events/cpu-s  2.1 allocs/event
-//	detect, raw records, every match to State     0.88–1.15 M events/cpu-s  0.86 allocs/event
-//	detect, raw records redelivered               2.0–2.1 M events/cpu-s  0.001 allocs/event
-//	event.ParseOperationDetail                    8.1–8.7 M calls/cpu-s   0 allocs
+//	decode only, this scanner, raw records        6.7–7.2 M events/cpu-s  0 allocs
+//	decode only, this scanner, envelopes          1.7–1.8 M events/cpu-s  0 allocs
+//	decode only, encoding/json into a struct      0.64–0.69 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.45–0.47 M events/cpu-s  27.5 allocs
+//	detect, raw records                           1.50–1.60 M events/cpu-s  0.36 allocs/event
+//	detect, envelopes                             0.92–0.98 M events/cpu-s  0.36 allocs/event
+//	detect, raw records, 5,000 users              0.79–0.90 M events/cpu-s  2.1 allocs/event
+//	detect, raw records, every match to State     1.05–1.15 M events/cpu-s  0.86 allocs/event
+//	detect, raw records redelivered               1.9–2.1 M events/cpu-s  0.001 allocs/event
+//	event.ParseOperationDetail                    8.4–8.7 M calls/cpu-s   0 allocs
 //
-// Against the goal (1.5 M events/s per core, at most 2x decode-only): a first pass reaches
-// 1.5 M/s at a quiet time (median 1.54 M), not under load (0.9–1.4 M), and costs 4.4x the
-// decode-only time. What closed the gap from 0.19 M/s (regexp conditions), 0.68 M/s (native
+// Against the goal (1.5 M events/s per core, at most 2x decode-only): a first pass over raw
+// records reaches 1.5 M/s at a quiet time (1.50–1.60 M), not with margin under load (1.1–1.55
+// M), and costs 4.2–4.8x the decode-only time; envelopes cost 1.8–2.0x theirs but run at
+// 0.95 M/s, their decoding alone (567 bytes on average against 158) being 0.56 µs. Skipped
+// strings take the eight-byte scan too, and whitespace is ruled out with one test per byte:
+// envelope decoding went from 1.2–1.4 to 1.7–1.8 M/s. What closed the gap from 0.19 M/s (regexp conditions), 0.68 M/s (native
 // conditions) and 1.2 M/s (the previous round): dropping matches that cannot change State
 // before they are built (absorb.go; every sign-in matches the distinct-IP rule), one bigram
 // filter per event that settles most text literals and skips rules whose required literals
