@@ -116,9 +116,9 @@
 // start with it.
 //
 // zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,184
-// alerts (identical with 1 and 2 workers and to the previous round): 2 workers 0.49–0.53 s
-// wall, 0.92–0.99 CPU-s, max RSS 45–48 MB; 1 worker 0.67–0.77 s, max RSS 39–40 MB
-// (/usr/bin/time, at a quiet time). Its workers evaluate a batch before the decider has decided the one before;
+// alerts (identical with 1 and 2 workers and to the previous round): 2 workers 0.47–0.63 s
+// wall, 0.88–1.18 CPU-s, max RSS 46–48 MB; 1 worker 0.67–0.79 s, max RSS 39–41 MB
+// (/usr/bin/time, three runs each). Its workers evaluate a batch before the decider has decided the one before;
 // Worker.DecideInOrder lets them drop repeats of tuples still on their way to Decide, which
 // cut the matches reaching State on that file from 249k to 78k (81k deciding each record at
 // once, as the benchmark does). The same alerts come out whatever the input order: the file's
