@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -78,15 +77,7 @@ func TestFirstSeenLearningSurvivesRestart(t *testing.T) {
 	if a := runAll(t, NewEngine(rs, st, Options{}), admin, signIn("2026-11-01T09:00:00Z", "admin@x.io", "10.0.0.1")); len(a) != 0 {
 		t.Fatalf("alerts while learning: %+v", a)
 	}
-	var buf bytes.Buffer
-	if err := st.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadMemState(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := runAll(t, NewEngine(rs, loaded, Options{}),
+	got := runAll(t, NewEngine(rs, saveAndLoad(t, st), Options{}),
 		signIn("2026-11-04T09:00:00Z", "admin@x.io", "10.0.0.1"), signIn("2026-11-04T10:00:00Z", "admin@x.io", "10.0.0.4"))
 	if len(got) != 1 || !strings.HasSuffix(got[0].Title, "10.0.0.4") {
 		t.Errorf("after restart: alerts = %+v, want one for 10.0.0.4", got)

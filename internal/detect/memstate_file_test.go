@@ -47,14 +47,7 @@ func TestMemStateSurvivesSaveAndLoad(t *testing.T) {
 	for i := range 60 {
 		step(a, i)
 	}
-	var buf bytes.Buffer
-	if err := a.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	b, err := LoadMemState(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := saveAndLoad(t, a)
 	var fromA, fromB []string
 	for i := 60; i < 200; i++ {
 		fromA = append(fromA, step(a, i))
@@ -91,4 +84,18 @@ func TestLoadVersion1State(t *testing.T) {
 	if len(m.buckets) != 0 {
 		t.Errorf("%d buckets loaded from a version 1 file", len(m.buckets))
 	}
+}
+
+// saveAndLoad returns a MemState loaded from what m saves, as a restarted laptop run gets it.
+func saveAndLoad(t *testing.T, m *MemState) *MemState {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadMemState(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loaded
 }
