@@ -624,7 +624,7 @@ func (c *nativeCompiler) builtin(n *ast.BuiltinNode) (native, bool) {
 // settles most of the literals rules test on an event.
 func (w *Worker) textContains(low string, m bigramSet) bool {
 	if w.lowerText() {
-		if m[0]&^w.lowGrams[0] != 0 || m[1]&^w.lowGrams[1] != 0 {
+		if !w.lowGrams.holds(m) {
 			return false
 		}
 		return strings.Contains(bytesToString(w.lowBuf), low)
@@ -634,6 +634,9 @@ func (w *Worker) textContains(low string, m bigramSet) bool {
 
 // bigramSet is a 128-bit set of hashed byte pairs: a Bloom filter of the pairs in a string.
 type bigramSet [2]uint64
+
+// holds says g has every pair of sub: a string with g's pairs may contain one with sub's.
+func (g bigramSet) holds(sub bigramSet) bool { return sub[0]&^g[0]|sub[1]&^g[1] == 0 }
 
 // bigramsOf returns the set of s's byte pairs. The pair (a, b) hashes to bit
 // (a*61+b) mod 128; the set's two words stay in registers, each pair's bit masked into both.
@@ -784,11 +787,11 @@ type textNeeds struct {
 
 // mayMatch reports whether text bigrams g can satisfy the needs.
 func (t *textNeeds) mayMatch(g bigramSet) bool {
-	if t.all[0]&^g[0]|t.all[1]&^g[1] != 0 {
+	if !g.holds(t.all) {
 		return false
 	}
 	for _, a := range t.anyOf {
-		if a[0]&^g[0]|a[1]&^g[1] == 0 {
+		if g.holds(a) {
 			return true
 		}
 	}
