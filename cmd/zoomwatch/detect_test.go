@@ -175,6 +175,8 @@ func TestDetectTuning(t *testing.T) {
 		{"learning off", []string{"--tuning", write("off.json", `{"rules/`+newIP+`":{"learn_days":0}}`)}, 0, 1, ""},
 		{"bad override", []string{"--tuning", write("bad.json", `{"rules/`+newIP+`":{"learn_days":-3}}`)}, 2, 0,
 			"tuning rejected: rules/" + newIP + ": learn_days must be between 0 and 180, got -3"},
+		{"bad min_severity", []string{"--tuning", write("sev.json", `{"detect/min_severity":"loud"}`)}, 2, 0,
+			"tuning rejected: detect/min_severity: severity \"loud\""},
 		{"not a JSON object", []string{"--tuning", write("list.json", `[1]`)}, 2, 0, "not a JSON object"},
 		{"missing file", []string{"--tuning", filepath.Join(dir, "none.json")}, 2, 0, "--tuning:"},
 	}

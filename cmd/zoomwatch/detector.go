@@ -42,14 +42,9 @@ func tunedRuleSet(dir string, params map[string]string) (*detect.RuleSet, error)
 		for i, err := range errs {
 			// The detector's wording ("… ignored") describes a deployed detector keeping its
 			// last good value; here the run stops, so say which parameter and why.
-			var oe *detect.OverrideError
-			switch {
-			case errors.As(err, &oe) && oe.RuleID != "":
-				msgs[i] = tuning.RulePrefix + oe.RuleID + ": " + oe.Reason
-			case errors.As(err, &oe):
-				msgs[i] = tuning.DetectMinSeverity + ": " + oe.Reason
-			default:
-				msgs[i] = err.Error()
+			msgs[i] = err.Error()
+			if oe := (*detect.OverrideError)(nil); errors.As(err, &oe) {
+				msgs[i] = oe.Param() + ": " + oe.Reason
 			}
 		}
 		return nil, &usageError{"tuning rejected: " + strings.Join(msgs, "; ")}

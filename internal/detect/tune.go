@@ -49,9 +49,17 @@ type OverrideError struct {
 // Error implements error.
 func (e *OverrideError) Error() string {
 	if e.RuleID == "" {
-		return "tuning " + tuning.DetectMinSeverity + " ignored: " + e.Reason
+		return "tuning " + e.Param() + " ignored: " + e.Reason
 	}
 	return fmt.Sprintf("tuning override for rule %s ignored: %s", e.RuleID, e.Reason)
+}
+
+// Param names the rejected tuning parameter: rules/<RuleID> or detect/min_severity.
+func (e *OverrideError) Param() string {
+	if e.RuleID == "" {
+		return tuning.DetectMinSeverity
+	}
+	return tuning.RulePrefix + e.RuleID
 }
 
 // Tuning is the detector's share of the tuning parameters.
