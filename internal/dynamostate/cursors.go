@@ -36,11 +36,9 @@ func chunkSK(latest time.Time, v int64, n int) string {
 	return fmt.Sprintf("%s%s#c%d.%d", seenPrefix, formatTime(latest), v, n)
 }
 
-// seenSK is the sort key of a dedupe entry of one event, as releases before dedupe chunks
-// wrote them; LoadCursor still reads them until their TTL removes them.
-func seenSK(id string, t time.Time) string { return seenPrefix + formatTime(t) + "#" + id }
-
-// parseSeenSK splits a one-event dedupe entry's sort key into its event ID and record time.
+// parseSeenSK splits the sort key seen#<record time>#<event id> of a one-event dedupe entry,
+// as releases before dedupe chunks wrote them, into its event ID and record time; LoadCursor
+// still reads such entries until their TTL removes them.
 func parseSeenSK(sk string) (string, time.Time, error) {
 	rest, ok := strings.CutPrefix(sk, seenPrefix)
 	if !ok || len(rest) < len(timeFormat)+2 || rest[len(timeFormat)] != '#' {

@@ -156,3 +156,6 @@ func TestLoadCursorReadsOneEventEntries(t *testing.T) {
 		t.Fatalf("cursor = %+v, want version %d and Seen %v", cur, v, want)
 	}
 }
+
+// seenSK is the sort key parseSeenSK reads: how releases before dedupe chunks stored an entry.
+func seenSK(id string, t time.Time) string { return seenPrefix + formatTime(t) + "#" + id }
