@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"sync/atomic"
+	"time"
 )
 
 // Some rules match far more events than they alert on. Zoom.SignIn.Many.IPs matches every
@@ -11,7 +12,9 @@ import (
 // Zoom.SignIn.Outdated.Client matches every sign-in of an old client and alerts once per
 // group and period. Most of those events repeat a tuple State has already counted — the
 // same group, buckets and distinct value, or for threshold 1 the same group and bucket — so
-// they change no count and can never fire (State.Observe). Building their matches would
+// they change no count and can never fire (State.Observe). Zoom.SignIn.New.IP.For.Admin
+// matches every sign-in too, to remember each user's addresses, and only a key's first
+// sighting can alert (State.FirstSeen). Building their matches would
 // still cost an event ID, a copy of the record and a State call (a DynamoDB transaction in
 // AWS). The worker remembers counted tuples and drops such repeats before they become
 // matches.
@@ -33,6 +36,9 @@ type absorbed struct {
 	sum uint64
 	// state is pending, counted or settled.
 	state atomic.Int32
+	// day is, for a first-seen tuple, the latest refresh day (refreshDay) of an event the
+	// worker sent to State. Only the worker that owns the tuple reads or writes it.
+	day int64
 }
 
 // States of an absorbed tuple.
@@ -81,6 +87,9 @@ func (e *Engine) acked(alertID string) {
 
 // broughtIn says a decision on a match of r means the match's event brought its tuple in.
 func broughtIn(r *Rule, d Decision) bool {
+	if r.firstSeen != nil {
+		return true // Decide decides a first-seen match only when it is the key's first sighting
+	}
 	if r.Threshold == 1 {
 		return d.Fire && !d.Duplicate
 	}
@@ -91,11 +100,19 @@ func broughtIn(r *Rule, d Decision) bool {
 // only costs speed.
 const maxAbsorbed = 1 << 14
 
-// absorbs says repeats of r's counted tuples can be dropped: r alerts once per bucket or
-// counts distinct values, and has no first-seen gate (whose state every match must reach).
+// absorbs says repeats of r's counted tuples can be dropped: r alerts once per bucket,
+// counts distinct values, or alerts on first sightings.
 func (w *Worker) absorbs(r *Rule) bool {
-	return (r.Threshold == 1 || r.distinct != nil) && r.firstSeen == nil && !w.eng.opts.NoDedup && !w.eng.noAbsorb
+	return (r.Threshold == 1 || r.distinct != nil || r.firstSeen != nil) && !w.eng.opts.NoDedup && !w.eng.noAbsorb
 }
+
+// refreshPeriod is how often a worker lets a sighting of a first-seen key it already knows
+// reach State: State remembers a key until its TTL after the latest sighting it was given,
+// so dropping the rest of a day's sightings shortens that memory by at most a day.
+const refreshPeriod = 24 * time.Hour
+
+// refreshDay numbers t's refresh period.
+func refreshDay(t time.Time) int64 { return t.Unix() / int64(refreshPeriod/time.Second) }
 
 // absorb reports whether the current event repeats a tuple of r that State already counted,
 // so it can be dropped; otherwise it returns the entry a match should confirm in Decide (nil
@@ -111,6 +128,9 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 	// each ended by 0.
 	k := append(w.absorbKey[:0], r.ID...)
 	k = append(k, 0)
+	if r.firstSeen != nil {
+		return w.absorbFirstSeen(r, k)
+	}
 	k = binary.LittleEndian.AppendUint64(k, uint64(r.DedupPeriod))
 	bs, n := bucketsOf(env.Time, r.DedupPeriod, r.Threshold)
 	for _, b := range bs[:n] {
@@ -132,19 +152,28 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 		}
 	}
 	w.absorbKey = k
-	e, ok := w.absorbed[string(k)]
-	if ok {
-		switch st := e.state.Load(); {
-		case st == settled:
-			return true, nil
-		case st == counted || w.inOrder:
-			// In order (DecideInOrder), once Decide has had the tuple's first match the tuple
-			// is counted whatever it answered (that event or an earlier one brought it in), and
-			// every alert before it was acknowledged: only its own redeliveries may matter.
-			return e.sum != maphash.Bytes(w.eng.absorbSeed, w.raw), nil
-		}
-		return false, nil
+	if e, ok := w.absorbed[string(k)]; ok {
+		return w.repeats(e), nil
 	}
+	return false, w.remember(k)
+}
+
+// repeats says the current event, of a tuple the worker remembers as e, can be dropped.
+func (w *Worker) repeats(e *absorbed) bool {
+	switch st := e.state.Load(); {
+	case st == settled:
+		return true
+	case st == counted || w.inOrder:
+		// In order (DecideInOrder), once Decide has had the tuple's first match the tuple
+		// is counted whatever it answered (that event or an earlier one brought it in), and
+		// every alert before it was acknowledged: only its own redeliveries may matter.
+		return e.sum != maphash.Bytes(w.eng.absorbSeed, w.raw)
+	}
+	return false
+}
+
+// remember starts a pending tuple for key k with the current event as its first.
+func (w *Worker) remember(k []byte) *absorbed {
 	if w.absorbed == nil || len(w.absorbed) >= maxAbsorbed {
 		// Sized for a busy hour of tuples, so a new worker does not rehash its way up.
 		w.absorbed = make(map[string]*absorbed, absorbHint)
@@ -153,11 +182,44 @@ func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 	if len(w.absorbSlab) == 0 {
 		w.absorbSlab = make([]absorbed, absorbSlab)
 	}
-	e = &w.absorbSlab[0]
+	e := &w.absorbSlab[0]
 	w.absorbSlab = w.absorbSlab[1:]
 	e.sum = maphash.Bytes(w.eng.absorbSeed, w.raw)
 	w.absorbed[string(k)] = e
-	return false, e
+	return e
+}
+
+// forget drops the tuple of a match that will never reach Decide (absorbKey still holds its
+// key), or DecideInOrder would drop the repeats that must.
+func (w *Worker) forget(e *absorbed) {
+	if e != nil {
+		delete(w.absorbed, string(w.absorbKey))
+	}
+}
+
+// absorbFirstSeen is absorb for a first-seen rule, k holding the rule's part of the key. The
+// tuple is the rendered first-seen key: once State said which event brought it in, every
+// other sighting is known and can never alert. One sighting per refresh period still goes to
+// State to keep the key remembered, and a key unseen for its TTL starts over, as State
+// forgets it.
+func (w *Worker) absorbFirstSeen(r *Rule, k []byte) (drop bool, entry *absorbed) {
+	k, err := r.firstSeen.appendTo(k, &w.env)
+	w.absorbKey = k
+	if err != nil {
+		return false, nil
+	}
+	day := refreshDay(w.env.Time)
+	e, ok := w.absorbed[string(k)]
+	switch {
+	case !ok || day-e.day >= int64(r.FirstSeenTTL/refreshPeriod):
+		e = w.remember(k)
+		e.day = day
+		return false, e
+	case day > e.day:
+		e.day = day
+		return false, nil
+	}
+	return w.repeats(e), nil
 }
 
 // absorbHint is the remembered tuples a worker makes room for at first.

@@ -28,6 +28,21 @@ func loadTestRules(t testing.TB) *RuleSet {
 	return rs
 }
 
+// everyEventRules are the fixture rules and one for every event, so no event's evaluation ends
+// before its environment is filled (an event no indexed rule applies to ends at once).
+func everyEventRules(t testing.TB) *RuleSet {
+	t.Helper()
+	every, err := ParseRule("every.yaml", []byte("id: Every\nname: every\nlog_types: [Zoom.Operation, Zoom.Activity]\nseverity: LOW\ncondition: \"true\"\ntitle: x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := loadTestRules(t).Merge(&RuleSet{rules: []*Rule{every}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
 func TestFixtureRulesPassTheirTests(t *testing.T) {
 	for _, r := range loadTestRules(t).Test() {
 		if !r.Passed {
@@ -68,6 +83,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad mitre", goodRule + "mitre: [T1556]\n", "bad.yaml:11: MITRE tag \"T1556\""},
 		{"bad reference", goodRule + "reference: support page\n", "bad.yaml:11: reference \"support page\""},
 		{"learn without first_seen", goodRule + "first_seen_learn: 7d\n", "bad.yaml:11: first_seen_learn needs first_seen"},
+		{"alert_if without first_seen", goodRule + "first_seen_alert_if: is_admin(actor)\n", "bad.yaml:11: first_seen_alert_if needs first_seen"},
+		{"alert_if not bool", goodRule + "first_seen: \"{{.actor}}\"\nfirst_seen_alert_if: actor\n", "bad.yaml:12: first_seen_alert_if does not compile"},
+		{"test param unknown", strings.Replace(goodRule, "    expect: true\n", "    expect: true\n    params: {admins: [a@x.io]}\n", 1),
+			`bad.yaml:10: test "t": rule has no param "admins"`},
+		{"test param of another kind", strings.Replace(goodRule, "    expect: true\n", "    expect: true\n    params: {admins: a@x.io}\n", 1) + "params:\n  admins: []\n",
+			`bad.yaml:10: test "t": param "admins"`},
 		{"bad learn", goodRule + "first_seen: \"{{.actor}}\"\nfirst_seen_learn: a week\n", "bad.yaml:12: first_seen_learn \"a week\""},
 		{"test log not object", strings.Replace(goodRule, `{"operator":"a@x.io"}`, `[1]`, 1), "log must be a JSON object"},
 	}
@@ -108,8 +129,7 @@ func TestDecoderAgreesWithNormalize(t *testing.T) {
 		[]byte(`{"operator":"a@x.io","operation_detail":"Change Role  - m@x.io: from Member to Admin","extra":{"nested":[1,2,{"k":"v"}]},"n":-1.5e3}`),
 	)
 	now := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
-	rs := loadTestRules(t)
-	eng := NewEngine(rs, NewMemState(), Options{Source: "acme", Now: func() time.Time { return now }})
+	eng := NewEngine(everyEventRules(t), NewMemState(), Options{Source: "acme", Now: func() time.Time { return now }})
 	envelopes := envelopeCorpus(records)
 	for i, rec := range records {
 		lt, err := event.InferLogType(rec)
@@ -552,6 +572,54 @@ func TestIndexByLogTypeAndCategory(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: rules %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestIndexByActivityType: an activity rule whose condition requires some types of activity
+// is evaluated only for those (actionsOf), whatever their case or spacing.
+func TestIndexByActivityType(t *testing.T) {
+	rule := func(id, cond string) string {
+		return strings.NewReplacer("X.Rule", id, "Zoom.Operation", "Zoom.Activity", `actor != ""`, cond).Replace(goodRule)
+	}
+	fsys := fstest.MapFS{
+		"a.yaml": {Data: []byte(rule("In", `iequals(action, " sign IN") && ip != ""`))},
+		"b.yaml": {Data: []byte(rule("In.Or.Out", `action == "Sign out" || (ip != "" && iequals("Sign in", action))`))},
+		"c.yaml": {Data: []byte(rule("Not.In", `not iequals(action, "Sign in")`))},
+		"d.yaml": {Data: []byte(rule("Any", `ip != "" || iequals(action, "Sign in")`))},
+	}
+	rs, err := LoadFS(fsys, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][]string{"In": {"sign in"}, "In.Or.Out": {"sign out", "sign in"}, "Not.In": nil, "Any": nil} {
+		if r, _ := rs.Rule(id); !reflect.DeepEqual(r.actions, want) {
+			t.Errorf("%s: indexed under %q, want %q", id, r.actions, want)
+		}
+	}
+	eng := NewEngine(rs, NewMemState(), Options{NoDedup: true})
+	activity := func(typ string) []byte {
+		return []byte(`{"email":"a@x.io","time":"2026-11-20T10:00:00Z","type":"` + typ + `","ip_address":"10.0.0.1","client_type":"Mac","version":"6.0"}`)
+	}
+	tests := []struct {
+		in   []byte
+		want []string
+	}{
+		{activity("Sign in"), []string{"Any", "In", "In.Or.Out"}},
+		{activity(" SIGN IN "), []string{"Any", "In", "In.Or.Out"}},
+		{activity("Sign out"), []string{"Any", "In.Or.Out", "Not.In"}},
+		{activity("Password reset"), []string{"Any", "Not.In"}},
+	}
+	for _, tt := range tests {
+		for _, in := range append([][]byte{tt.in}, envelopeCorpus([][]byte{tt.in})...) {
+			var got []string
+			for _, a := range runAll(t, eng, in) {
+				got = append(got, a.RuleID)
+			}
+			slices.Sort(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("%s: rules %v, want %v", in, got, tt.want)
+			}
 		}
 	}
 }

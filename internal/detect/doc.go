@@ -8,7 +8,8 @@
 // One rule per YAML file (format in DESIGN.md and internal/rules). LoadFS and LoadDir validate
 // every field and fail the whole load on the first bad file with "file:line: reason"
 // (*LoadError); duplicate IDs fail too. Optional fields beyond the design, for first_seen
-// rules: first_seen_ttl (default 90d) and first_seen_learn (Rule.FirstSeenLearn, default 0).
+// rules: first_seen_ttl (default 90d), first_seen_learn (Rule.FirstSeenLearn, default 0) and
+// first_seen_alert_if (Rule.FirstSeenAlertIf). Inline tests may set params for their case.
 // Tune applies the SSM overrides of DESIGN.md "Tuning" (enabled, severity, threshold,
 // dedup_minutes, learn_days, suppress, params, detect/min_severity) and keeps
 // a rule's last good settings when its override is rejected (*OverrideError).
@@ -31,7 +32,8 @@
 // Other conditions run on the VM behind literal guards. icontains(text, "lit") and
 // matches(text, "(?i)…") search the event's text lower-cased once, so regexps get Go's
 // literal-prefix scan. Evaluation is indexed by log type and, for rules that declare
-// categories, by category_type. For raw operation records, operation_detail parsing (the
+// categories, by category_type; for activity logs, by the activity types (Sign in, Sign out)
+// a condition requires (actionsOf). For raw operation records, operation_detail parsing (the
 // regexp-free event.ParseOperationDetail), e-mail extraction and time parsing happen only
 // when a branch about to run, or a template about to render, reads those fields; rules put a
 // cheap text test first where that keeps unrelated records from being parsed.
@@ -53,8 +55,9 @@
 // learning rule and keeps the answer, which never changes.
 //
 // A worker drops, before building them, matches that cannot change State: another event of a
-// (group, buckets, distinct value) State has counted, or of a threshold-1 group whose bucket
-// already fired (absorb.go). It learns which tuples those are from Decision.NewDistinct and
+// (group, buckets, distinct value) State has counted, of a threshold-1 group whose bucket
+// already fired, or of a first-seen key whose first sighting State has had (one sighting per
+// key and day still goes to State, so it keeps remembering the key) (absorb.go). It learns which tuples those are from Decision.NewDistinct and
 // Decision.Fire, and it still sends redeliveries of the event that brought a tuple in until
 // that event's alert is acknowledged, so no alert is lost or raised twice. An alert of a
 // distinct-count rule therefore lists one event per distinct value. The admin cache behind

@@ -128,6 +128,10 @@ type Match struct {
 	Time         time.Time
 	// Sample is the event's raw Zoom record.
 	Sample json.RawMessage
+	// Quiet says the rule's FirstSeenAlertIf did not hold: Decide remembers the first
+	// sighting and never alerts on it. A quiet match carries only Rule, LogType, Time and
+	// FirstSeenKey.
+	Quiet bool
 
 	// absorbed is the tuple Decide confirms as counted (absorb.go).
 	absorbed *absorbed
@@ -273,6 +277,15 @@ func (w *Worker) EvalJSON(ctx context.Context, data []byte, dst []Match) ([]Matc
 	return w.evalRecord(ctx, data, lt, dst)
 }
 
+// indexKey is what the rule index of lt is keyed by (typeIndex): an operation's category,
+// an activity's type.
+func indexKey(lt event.LogType, env *Env) string {
+	if lt == event.Activity {
+		return env.Action
+	}
+	return env.Category
+}
+
 // candidates returns the enabled rules indexed for lt and category.
 func (w *Worker) candidates(rs *RuleSet, lt event.LogType, category string) []*Rule {
 	ix := rs.indexOf(lt)
@@ -300,7 +313,7 @@ func (w *Worker) evalRecord(ctx context.Context, rec []byte, lt event.LogType, d
 	f := &w.dec.f
 	d := &w.dec
 	env := &w.env
-	var category, operator string
+	category, operator := f.typ, "" // an activity's type stands for its category (typeIndex)
 	if lt == event.Operation {
 		category, operator = f.categoryType, d.lower(strings.TrimSpace(f.operator))
 	}
@@ -357,7 +370,7 @@ func (w *Worker) evalEnvelopeJSON(ctx context.Context, data []byte, dst []Match)
 	if lt == event.Operation && rs.usesAdmin {
 		w.noteAdmin(ctx, env.Actor, f.time)
 	}
-	cands := w.candidates(rs, lt, env.Category)
+	cands := w.candidates(rs, lt, indexKey(lt, env))
 	if len(cands) == 0 {
 		return dst, nil
 	}
@@ -417,7 +430,7 @@ func (w *Worker) EvalEnvelope(ctx context.Context, e *event.Envelope, dst []Matc
 	if e.LogType == event.Operation && rs.usesAdmin {
 		w.eng.admins.note(ctx, e.Actor, e.Time)
 	}
-	cands := w.candidates(rs, e.LogType, e.Detail.Category)
+	cands := w.candidates(rs, e.LogType, indexKey(e.LogType, env))
 	if len(cands) == 0 {
 		return dst
 	}
@@ -461,21 +474,63 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 				continue
 			}
 		}
+		quiet := false
+		if r.alertIf != nil {
+			alert, err := w.alertIf(r)
+			if err != nil {
+				w.forget(counted)
+				w.lastErr = err
+				w.eng.conditionError(r, w.eventID(), err)
+				continue
+			}
+			if !alert && w.eng.opts.NoDedup {
+				continue // nothing to remember, and no alert
+			}
+			quiet = !alert
+		}
+		if quiet {
+			m, err := w.quietMatch(r)
+			if err != nil {
+				w.forget(counted)
+				w.lastErr = err
+				w.eng.conditionError(r, w.eventID(), err)
+				continue
+			}
+			m.absorbed = counted
+			dst = append(dst, m)
+			continue
+		}
 		m, err := w.match(r)
 		if err != nil {
-			if counted != nil {
-				// Its first match never reaches Decide: forget the tuple (absorbKey still
-				// holds its key), or DecideInOrder would drop the repeats that must.
-				delete(w.absorbed, string(w.absorbKey))
-			}
+			w.forget(counted)
 			w.lastErr = err
 			w.eng.conditionError(r, m.EventID, err)
 			continue
 		}
-		m.absorbed = counted
+		m.absorbed, m.Quiet = counted, quiet
 		dst = append(dst, m)
 	}
 	return dst
+}
+
+// alertIf evaluates r's FirstSeenAlertIf on the current event, natively unless that leaves
+// the event to the VM.
+func (w *Worker) alertIf(r *Rule) (bool, error) {
+	if r.alertNative != nil && !w.eng.noGuards {
+		w.bail = false
+		if ok := r.alertNative(w); !w.bail {
+			return ok, nil
+		}
+	}
+	if w.lazy&r.matchNeeds != 0 {
+		w.fill(r.matchNeeds)
+	}
+	out, err := w.vm.Run(r.alertIf, &w.env)
+	if err != nil {
+		return false, fmt.Errorf("first_seen_alert_if: %w", err)
+	}
+	ok, _ := out.(bool)
+	return ok, nil
 }
 
 // verdict evaluates r's condition on the current event: natively when it compiled to Go and
@@ -595,6 +650,29 @@ func (w *Worker) match(r *Rule) (Match, error) {
 	return m, nil
 }
 
+// quietID stands for the event ID of a quiet first sighting in State: nothing is ever raised
+// for it, so its redeliveries need not be told from other sightings, and a raw record's ID is
+// not computed for it. It also keeps a quiet sighting from alerting when redelivered after
+// its user became an admin: a key's first sighting alerts or not once.
+const quietID = "quiet"
+
+// quietMatch is the match of a quiet first sighting (Match.Quiet): all Decide reads of it
+// is the rule, the time and the first-seen key.
+func (w *Worker) quietMatch(r *Rule) (Match, error) {
+	env := &w.env
+	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
+		w.fill(needs)
+	}
+	m := Match{Rule: r, EventID: quietID, LogType: event.LogType(env.LogType), Time: env.Time, Quiet: true}
+	b, err := r.firstSeen.appendTo(w.matchBuf[:0], env)
+	w.matchBuf = b
+	if err != nil {
+		return m, err
+	}
+	m.FirstSeenKey = string(b)
+	return m, nil
+}
+
 func execTemplate(t *template.Template, data any) (string, error) {
 	var sb strings.Builder
 	if err := t.Execute(&sb, data); err != nil {
@@ -648,12 +726,17 @@ func (e *Engine) Decide(ctx context.Context, m Match) (*alert.Alert, error) {
 		if !first {
 			return nil, nil
 		}
+		// Asked for quiet sightings too, so the rule's watching begins with its first
+		// sighting of any kind.
 		learning, err := e.learning(ctx, r, m.Time)
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: first-seen state: %w", r.ID, err)
 		}
-		if learning {
-			e.learned.add(r.ID)
+		if m.Quiet || learning {
+			if !m.Quiet {
+				e.learned.add(r.ID)
+			}
+			e.decided(m, Decision{})
 			return nil, nil
 		}
 	}

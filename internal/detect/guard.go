@@ -1048,3 +1048,53 @@ func textLiterals(c ast.Node) (lits []string, safe bool) {
 	}
 	return nil, false
 }
+
+// actionsOf returns the activity types one of which n requires of the event's action,
+// lower-cased: from iequals(action, "lit") or action == "lit" in n's top-level && chain (the
+// first found), or from every alternative of an ||. It returns nil when n does not say, or
+// says it with a non-ASCII literal (whose lower-casing may not fold like the comparison).
+// The index built from it may hold more events than the condition accepts, never fewer.
+func actionsOf(n ast.Node) []string {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "and":
+			if a := actionsOf(n.Left); a != nil {
+				return a
+			}
+			return actionsOf(n.Right)
+		case "||", "or":
+			l, r := actionsOf(n.Left), actionsOf(n.Right)
+			if l == nil || r == nil {
+				return nil
+			}
+			return append(l, r...)
+		case "==":
+			if a := actionLiteral(n.Left, n.Right); a != nil {
+				return a
+			}
+			return actionLiteral(n.Right, n.Left)
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "iequals" && len(n.Arguments) == 2 {
+			if a := actionLiteral(n.Arguments[0], n.Arguments[1]); a != nil {
+				return a
+			}
+			return actionLiteral(n.Arguments[1], n.Arguments[0])
+		}
+	}
+	return nil
+}
+
+// actionLiteral recognises (action, ASCII string literal) for actionsOf.
+func actionLiteral(f, l ast.Node) []string {
+	id, ok := f.(*ast.IdentifierNode)
+	if !ok || id.Value != "action" {
+		return nil
+	}
+	lit, ok := l.(*ast.StringNode)
+	if !ok || !isASCII(lit.Value) {
+		return nil
+	}
+	return []string{strings.ToLower(strings.TrimSpace(lit.Value))}
+}

@@ -66,6 +66,7 @@ type ruleFile struct {
 	FirstSeen      string         `yaml:"first_seen"`
 	FirstSeenTTL   string         `yaml:"first_seen_ttl"`
 	FirstSeenLearn string         `yaml:"first_seen_learn"`
+	FirstSeenAlert string         `yaml:"first_seen_alert_if"`
 	Params         map[string]any `yaml:"params"`
 	Runbook        string         `yaml:"runbook"`
 	Reference      string         `yaml:"reference"`
@@ -79,11 +80,12 @@ type dedupFile struct {
 }
 
 type testFile struct {
-	Name    string `yaml:"name"`
-	Expect  *bool  `yaml:"expect"`
-	Title   string `yaml:"title"`
-	LogType string `yaml:"log_type"`
-	Log     any    `yaml:"log"`
+	Name    string         `yaml:"name"`
+	Expect  *bool          `yaml:"expect"`
+	Title   string         `yaml:"title"`
+	LogType string         `yaml:"log_type"`
+	Params  map[string]any `yaml:"params"`
+	Log     any            `yaml:"log"`
 }
 
 // Rule is one compiled detection rule. Rules are immutable once loaded; tuning produces a new
@@ -117,17 +119,26 @@ type Rule struct {
 	// or before it, is remembered without an alert, so the history read at install is taken as
 	// the baseline instead of raising an alert for every key in it. Zero alerts from the start.
 	FirstSeenLearn time.Duration
+	// FirstSeenAlertIf is a second condition of a first_seen rule, tested only on events its
+	// condition matched: a first sighting is remembered whenever the condition holds, and
+	// alerts only when this holds too. Empty: every first sighting may alert. It keeps what a
+	// rule remembers apart from whom it alerts on, so the memory does not depend on the order
+	// events arrive in (a user's sign-ins before their first operation showed them an admin).
+	FirstSeenAlertIf string
 	// File is where the rule came from, for messages.
 	File string
 
-	program    *vm.Program
-	title      *textTemplate
-	dedupKey   *textTemplate // nil: the rule ID
-	distinct   *textTemplate // nil: count events
-	firstSeen  *textTemplate // nil: no first-seen gate
-	suppressed map[string]map[string]bool
+	program   *vm.Program
+	title     *textTemplate
+	dedupKey  *textTemplate // nil: the rule ID
+	distinct  *textTemplate // nil: count events
+	firstSeen *textTemplate // nil: no first-seen gate
+	alertIf   *vm.Program   // nil: no FirstSeenAlertIf
+	// alertNative is alertIf compiled into Go for the rule's params, when it could be.
+	alertNative func(*Worker) bool
+	suppressed  map[string]map[string]bool
 	// needs says what the condition reads that raw operation records fill lazily;
-	// matchNeeds adds what the templates read.
+	// matchNeeds adds what the templates and FirstSeenAlertIf read.
 	needs, matchNeeds uint8
 	// guards are literal tests the condition requires; see guard.
 	guards []guard
@@ -138,16 +149,22 @@ type Rule struct {
 	// actorOnly says the condition reads only the actor and params, so a worker may reuse its
 	// verdict for the next event of the same actor (Worker.actorVerdict).
 	actorOnly bool
+	// actions are the lower-cased activity types (Sign in, Sign out) one of which the
+	// condition requires (actionsOf); nil when it does not say.
+	actions []string
 }
 
 // RuleTest is one inline test case of a rule.
 type RuleTest struct {
-	// Name describes the case; Expect says whether the rule must match; Title, when set, is
-	// the expected title of the match; LogType overrides inference; Log is the record.
+	// Name describes the case; Expect says whether the rule must match (and, with
+	// first_seen_alert_if, be able to alert); Title, when set, is the expected title of the
+	// match; LogType overrides inference; Params, when set, replace params of the same names
+	// for this case; Log is the record.
 	Name    string
 	Expect  bool
 	Title   string
 	LogType event.LogType
+	Params  map[string]any
 	Log     json.RawMessage
 }
 
@@ -182,7 +199,9 @@ func (rs *RuleSet) indexOf(lt event.LogType) *typeIndex {
 }
 
 // typeIndex lists the rules to evaluate for one log type: the ones for every category and,
-// per lower-cased category, the ones that declared it.
+// per lower-cased category, the ones that declared it. For activity logs, whose records have
+// no category, the activity type takes its place: a sign-out is not evaluated against rules
+// whose conditions require a sign-in.
 type typeIndex struct {
 	any        []*Rule
 	byCategory []categoryRules
@@ -273,7 +292,7 @@ func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 		if !r.Enabled || severityRank(r.Severity) < severityRank(minSeverity) || r.inert() {
 			continue
 		}
-		if strings.Contains(r.Condition, "is_admin") {
+		if strings.Contains(r.Condition, "is_admin") || strings.Contains(r.FirstSeenAlertIf, "is_admin") {
 			rs.usesAdmin = true
 		}
 		for _, lt := range r.LogTypes {
@@ -286,11 +305,15 @@ func newRuleSet(minSeverity alert.Severity, rules []*Rule) (*RuleSet, error) {
 				ix = &typeIndex{}
 				rs.index[slot] = ix
 			}
-			if len(r.Categories) == 0 {
+			keys := r.Categories
+			if lt == event.Activity && len(keys) == 0 {
+				keys = r.actions
+			}
+			if len(keys) == 0 {
 				ix.any = append(ix.any, r)
 				continue
 			}
-			for _, c := range r.Categories {
+			for _, c := range keys {
 				ix.add(c, r)
 			}
 		}
@@ -383,10 +406,11 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	node := prog.Node()
 	ast.Walk(&node, &ids)
 	r.needs = ids.needs
-	r.guards = guardsOf(node, r.Params)
+	r.compileNative()
 	r.text = textNeedsOf(node)
 	r.paramGates = paramGatesOf(node)
 	r.actorOnly = readsOnlyActor(node)
+	r.actions = actionsOf(node)
 	if strings.TrimSpace(rf.Title) == "" {
 		return nil, fail("$.title", "title is required")
 	}
@@ -439,6 +463,21 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 		r.FirstSeenLearn = d
 	}
 	r.matchNeeds = r.needs
+	if strings.TrimSpace(rf.FirstSeenAlert) != "" {
+		if r.firstSeen == nil {
+			return nil, fail("$.first_seen_alert_if", "first_seen_alert_if needs first_seen: it says which first sightings alert")
+		}
+		prog, err := expr.Compile(rewriteMatchesCalls(rf.FirstSeenAlert), exprOptions()...)
+		if err != nil {
+			return nil, fail("$.first_seen_alert_if", "first_seen_alert_if does not compile: %s", oneLine(err.Error()))
+		}
+		r.FirstSeenAlertIf, r.alertIf = rf.FirstSeenAlert, prog
+		r.compileNative()
+		var ids identCollector
+		node := prog.Node()
+		ast.Walk(&node, &ids)
+		r.matchNeeds |= ids.needs
+	}
 	for _, t := range []*textTemplate{r.title, r.dedupKey, r.distinct, r.firstSeen} {
 		if t != nil {
 			r.matchNeeds |= t.needs
@@ -456,7 +495,7 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 	}
 	for i, tf := range rf.Tests {
 		field := fmt.Sprintf("$.tests[%d]", i)
-		t := RuleTest{Name: tf.Name, Title: tf.Title}
+		t := RuleTest{Name: tf.Name, Title: tf.Title, Params: tf.Params}
 		if strings.TrimSpace(t.Name) == "" {
 			return nil, fail(field, "test %d has no name", i+1)
 		}
@@ -488,9 +527,37 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 		default:
 			return nil, fail(field+".log", "test %q: log must be a JSON object", t.Name)
 		}
+		if len(t.Params) > 0 {
+			if _, err := r.withTestParams(t.Params); err != nil {
+				var oe *OverrideError
+				if errors.As(err, &oe) {
+					err = errors.New(oe.Reason)
+				}
+				return nil, fail(field+".params", "test %q: %v", t.Name, err)
+			}
+		}
 		r.Tests = append(r.Tests, t)
 	}
 	return r, nil
+}
+
+// compileNative compiles the condition's guards and FirstSeenAlertIf into Go for the rule's
+// params, as they have them built in.
+func (r *Rule) compileNative() {
+	r.guards = guardsOf(r.program.Node(), r.Params)
+	r.alertNative = nil
+	if r.alertIf != nil {
+		r.alertNative = (&nativeCompiler{params: r.Params, bound: true}).condition(r.alertIf.Node())
+	}
+}
+
+// withTestParams returns a copy of r with an inline test's params applied as tuning would.
+func (r *Rule) withTestParams(params map[string]any) (*Rule, error) {
+	text, err := json.Marshal(map[string]any{"params": params})
+	if err != nil {
+		return nil, fmt.Errorf("params: %w", err)
+	}
+	return r.withOverride(string(text))
 }
 
 var mitrePattern = regexp.MustCompile(`^TA[0-9]{4}(:T[0-9]{4}(\.[0-9]{3})?)?$`)

@@ -42,7 +42,14 @@ func (rs *RuleSet) Test() []TestResult {
 func runTest(r *Rule, tc RuleTest) string {
 	enabled := *r
 	enabled.Enabled = true
-	set, err := NewRuleSet(&enabled)
+	tested := &enabled
+	if len(tc.Params) > 0 {
+		var err error
+		if tested, err = enabled.withTestParams(tc.Params); err != nil {
+			return err.Error()
+		}
+	}
+	set, err := NewRuleSet(tested)
 	if err != nil {
 		return err.Error()
 	}

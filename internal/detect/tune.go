@@ -216,8 +216,7 @@ func (r *Rule) withOverride(text string) (*Rule, error) {
 			nr.Params[k] = merged
 		}
 	}
-	// The condition's native form has the params built in: compile it for the new ones.
-	nr.guards = guardsOf(nr.program.Node(), nr.Params)
+	nr.compileNative()
 	return &nr, nil
 }
 
