@@ -507,22 +507,30 @@ func (t *Table) FirstSeen(ctx context.Context, k, eventID string, at time.Time, 
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":until": str(until), ":ttl": gc, ":event": str(eventID), ":at": str(formatTime(at)),
 		},
+		// DynamoDB returns the known item with the refusal, saving a read.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err == nil {
 		return true, nil
 	}
-	if !conditionFailed(err) {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
 		return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
 	}
 	// Known and still remembered. A redelivered first sighting counts as first again.
-	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(t.cfg.Name), Key: key(pk, skFirst), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
+	known := ccf.Item
+	if known == nil {
+		// Not every DynamoDB implementation returns the item; read it.
+		out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: aws.String(t.cfg.Name), Key: key(pk, skFirst), ConsistentRead: aws.Bool(true),
+		})
+		if err != nil {
+			return false, fmt.Errorf("first-seen state in %s: %w", t.cfg.Name, err)
+		}
+		known = out.Item
 	}
-	first := out.Item != nil && getString(out.Item, attrEventID) == eventID
-	if out.Item != nil && getString(out.Item, attrUntil2) >= until {
+	first := known != nil && getString(known, attrEventID) == eventID
+	if known != nil && getString(known, attrUntil2) >= until {
 		return first, nil
 	}
 	// Remember it longer: this sighting reaches further.

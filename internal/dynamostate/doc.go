@@ -80,7 +80,10 @@
 // and a transaction of 2–3 items (4–6 WRU; the bucket item is up to 7 KB with 100 ids), so
 // twice that for thresholds above 1; a firing event adds the alert item, at most one more read
 // and up to two version bumps; a redelivery writes nothing. FirstSeen 1–2 WRU (a known key
-// costs one failed conditional update and a read); IsAdmin 1 RRU per operator per container,
+// costs one failed conditional update, which returns the item, and one more when the sighting
+// is later than any before); the new-IP rule asks it for every user and IP once per worker
+// and day, and keeps an item of about 150 bytes per user and IP for 90 days after the last
+// sighting; IsAdmin 1 RRU per user per container and minute, for first sightings only,
 // NoteAdmin 1 WRU; WatchingSince 1 WRU (and 1 RRU when another detector stored it first) once
 // per learning rule per container. Non-matching events cost nothing.
 package dynamostate
