@@ -310,10 +310,23 @@ func capUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// PartitionKey is the envelope's ID: a uniformly distributed hash, so records spread evenly
-// over shards. An envelope without one (never produced by event.Normalize) is keyed by the
-// hash of its raw record. Kinesis allows 256 characters; an ID is 64.
+// PartitionKey keys an envelope by its source and actor (hashed, 64 characters; Kinesis allows
+// 256): every record of one user lands on one shard, in the order the poller read them, and
+// the detector reads a shard in order. So per-user state sees each user's events in the order
+// they happened and, within a cycle, operation logs before sign-ins: an admin is known as one
+// before their sign-ins are judged, and a user's first sighting of an address is the earliest
+// read, whatever order the shards are processed in. Users spread over shards like their
+// hashes; one user's burst (a mass deletion) is throttled on its shard and retried. An
+// envelope without an actor is keyed by its ID, or, without one (never produced by
+// event.Normalize), by the hash of its raw record.
 func PartitionKey(env event.Envelope) string {
+	if env.Actor != "" {
+		h := sha256.New()
+		h.Write([]byte(env.Source))
+		h.Write([]byte{0})
+		h.Write([]byte(strings.ToLower(env.Actor)))
+		return hex.EncodeToString(h.Sum(nil))
+	}
 	if env.ID != "" && len(env.ID) <= 256 {
 		return env.ID
 	}

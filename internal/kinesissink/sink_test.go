@@ -114,7 +114,7 @@ func TestEncodeShrinksOversizeEnvelopes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.size() > MaxRecordBytes || r.key != id || r.idx != 3 {
+			if r.size() > MaxRecordBytes || r.key != PartitionKey(tt.env) || r.idx != 3 {
 				t.Fatalf("record of %d bytes, key %q, idx %d", r.size(), r.key, r.idx)
 			}
 			var got event.Envelope
@@ -140,6 +140,15 @@ func TestEncodeShrinksOversizeEnvelopes(t *testing.T) {
 }
 
 func TestPartitionKey(t *testing.T) {
+	user := func(source, actor, id string) string {
+		return PartitionKey(event.Envelope{Source: source, Actor: actor, ID: id})
+	}
+	if a, b := user("main", "Marge@x.io", "1"), user("main", "marge@x.io", "2"); a != b || len(a) != 64 {
+		t.Errorf("one user's events keyed %q and %q; want one 64-char key", a, b)
+	}
+	if user("main", "marge@x.io", "1") == user("main", "homer@x.io", "1") || user("main", "marge@x.io", "1") == user("other", "marge@x.io", "1") {
+		t.Error("two users, or one user of two sources, share a key")
+	}
 	id := strings.Repeat("0f", 32)
 	if got := PartitionKey(event.Envelope{ID: id}); got != id {
 		t.Errorf("key %q, want the envelope id", got)
