@@ -24,6 +24,7 @@ const (
 	MetricAlerts            = "Alerts"
 	MetricRuleErrors        = "RuleErrors"
 	MetricPoisonRecords     = "PoisonRecords"
+	MetricSightingsLearned  = "SightingsLearned"
 )
 
 // iteratorAgeLimit is how far the detector may fall behind the stream before ops hear of it.
@@ -135,7 +136,7 @@ func (s *Stack) addAlarmsAndDashboard() {
 			},
 			{
 				graph("Events evaluated per hour", s.productMetric(MetricEventsEvaluated, "Sum", hour)),
-				graph("Alerts published per hour", s.productMetric(MetricAlerts, "Sum", hour)),
+				graph("Alerts published, and first sightings learned without one, per hour", s.productMetric(MetricAlerts, "Sum", hour), s.productMetric(MetricSightingsLearned, "Sum", hour)),
 				graph("Rule errors and undecodable records", s.productMetric(MetricRuleErrors, "Sum", five), s.productMetric(MetricPoisonRecords, "Sum", five)),
 			},
 			{

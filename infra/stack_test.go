@@ -270,7 +270,7 @@ func TestAlarms(t *testing.T) {
 		s.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), a)
 	}
 	body, _ := json.Marshal(resourcesOf(s.json, "AWS::CloudWatch::Dashboard"))
-	for _, m := range []string{MetricEventsPolled, MetricAuthFailures, MetricPollLag, MetricRateLimited, MetricEventsEvaluated, MetricAlerts, MetricRuleErrors, MetricTokenSaveFailures, MetricPoisonRecords, "IteratorAge"} {
+	for _, m := range []string{MetricEventsPolled, MetricAuthFailures, MetricPollLag, MetricRateLimited, MetricEventsEvaluated, MetricAlerts, MetricRuleErrors, MetricTokenSaveFailures, MetricPoisonRecords, MetricSightingsLearned, "IteratorAge"} {
 		if !strings.Contains(string(body), `\"`+m+`\"`) {
 			t.Errorf("dashboard lacks metric %s", m)
 		}

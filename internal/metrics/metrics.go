@@ -26,6 +26,9 @@ const (
 	Alerts            = "Alerts"
 	RuleErrors        = "RuleErrors"
 	PoisonRecords     = "PoisonRecords"
+	// SightingsLearned counts first sightings a first-seen rule remembered without an alert
+	// during its learning period.
+	SightingsLearned = "SightingsLearned"
 	// TruncatedRecords counts envelopes too large for one Kinesis record that were sent with
 	// their raw record replaced by a marker.
 	TruncatedRecords = "TruncatedRecords"
@@ -169,6 +172,16 @@ func (r *Recorder) RuleFailed(ruleID string, n int) {
 		dims{DimRuleID: ruleID},
 		[][]string{{DimStage}, {DimStage, DimRuleID}},
 		value{RuleErrors, unitCount, float64(n)},
+	)
+}
+
+// Learned counts n first sightings a rule remembered without an alert during its learning
+// period, so a dashboard shows a new-IP rule learning instead of silence.
+func (r *Recorder) Learned(ruleID string, n int) {
+	r.emit(
+		dims{DimRuleID: ruleID},
+		[][]string{{DimStage}, {DimStage, DimRuleID}},
+		value{SightingsLearned, unitCount, float64(n)},
 	)
 }
 

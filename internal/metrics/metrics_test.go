@@ -39,6 +39,7 @@ func TestGolden(t *testing.T) {
 	r.Evaluated("acme", event.Operation, 40)
 	r.Alerted("Zoom.PasscodeDisabled", "MEDIUM")
 	r.RuleFailed("Zoom.UserGrantedAdmin", 1)
+	r.Learned("Zoom.SignIn.New.IP.For.Admin", 12)
 	r.Poison(2)
 	r.Truncated("", event.Operation) // empty dimension value becomes "unknown"
 
@@ -55,8 +56,8 @@ func TestGolden(t *testing.T) {
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("EMF output differs from %s:\ngot:\n%s\nwant:\n%s", golden, buf.Bytes(), want)
 	}
-	if n := strings.Count(buf.String(), "\n"); n != 11 {
-		t.Errorf("got %d lines, want 11 (PollFailed with a network error emits nothing)", n)
+	if n := strings.Count(buf.String(), "\n"); n != 12 {
+		t.Errorf("got %d lines, want 12 (PollFailed with a network error emits nothing)", n)
 	}
 	validateEMF(t, buf.Bytes())
 }

@@ -24,6 +24,7 @@ type DetectMetrics interface {
 	Evaluated(source string, lt event.LogType, n int)
 	Alerted(ruleID, severity string)
 	RuleFailed(ruleID string, n int)
+	Learned(ruleID string, n int)
 	Poison(n int)
 }
 
@@ -145,8 +146,9 @@ func logger(d *DetectorFunction) *slog.Logger {
 	return d.Log
 }
 
-// reportLearning logs, per rule, the first sightings learned silently since the last batch,
-// so an operator who sees no new-IP alert after deploying can tell the rule is learning.
+// reportLearning logs and counts, per rule, the first sightings learned silently since the
+// last batch, so an operator who sees no new-IP alert after deploying can tell the rule is
+// learning.
 func (d *DetectorFunction) reportLearning(ctx context.Context, log *slog.Logger) {
 	ls, ok := d.Detector.(learnedSightings)
 	if !ok {
@@ -154,6 +156,9 @@ func (d *DetectorFunction) reportLearning(ctx context.Context, log *slog.Logger)
 	}
 	d.learned = forNew(ls.Learned(), d.learned, func(rule string, n int64) {
 		log.InfoContext(ctx, "first sightings learned without alerts: the rule is in its learning period", "rule_id", rule, "count", n)
+		if d.Metrics != nil {
+			d.Metrics.Learned(rule, int(n))
+		}
 	})
 }
 

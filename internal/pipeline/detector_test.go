@@ -115,13 +115,22 @@ func TestDetectorRetriesFromTheFailedRecordWithoutLosingOrDoublingAlerts(t *test
 	}
 }
 
-// poisonCounter counts the poison records the detector reports.
-type poisonCounter struct{ poison int }
+// metricCounts counts the poison records and learned sightings the detector reports.
+type metricCounts struct {
+	poison  int
+	learned map[string]int
+}
 
-func (p *poisonCounter) Evaluated(string, event.LogType, int) {}
-func (p *poisonCounter) Alerted(string, string)               {}
-func (p *poisonCounter) RuleFailed(string, int)               {}
-func (p *poisonCounter) Poison(n int)                         { p.poison += n }
+func (p *metricCounts) Evaluated(string, event.LogType, int) {}
+func (p *metricCounts) Alerted(string, string)               {}
+func (p *metricCounts) RuleFailed(string, int)               {}
+func (p *metricCounts) Poison(n int)                         { p.poison += n }
+func (p *metricCounts) Learned(rule string, n int) {
+	if p.learned == nil {
+		p.learned = map[string]int{}
+	}
+	p.learned[rule] += n
+}
 
 // TestDetectorSkipsPoisonRecords: records that are not evaluable envelopes are skipped and
 // counted, never retried, and do not stop the good record after them. (Like the CLI, the
@@ -138,7 +147,7 @@ func TestDetectorSkipsPoisonRecords(t *testing.T) {
 		batch.Records = append(batch.Records, kinesisRecord(t, fmt.Sprint(i), []byte(data)))
 	}
 	batch.Records = append(batch.Records, kinesisRecord(t, "good", envelopeBytes(t, "bart@x.io", "Security  - Sign in with Two-Factor Authentication: from On to Off", at)))
-	pub, metrics := &flakyPublisher{}, &poisonCounter{}
+	pub, metrics := &flakyPublisher{}, &metricCounts{}
 	fn := &DetectorFunction{Detector: newTestDetector(t), Publisher: pub, Metrics: metrics}
 	resp, err := fn.Handle(context.Background(), batch)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
@@ -185,8 +194,8 @@ func TestDetectorPublishedAlertWithFailedAckDoesNotFailTheRecord(t *testing.T) {
 	}
 }
 
-// TestDetectorLogsLearning: first sightings a rule learns silently are logged per batch with
-// the rule and their number, once each.
+// TestDetectorLogsLearning: first sightings a rule learns silently are logged and counted
+// (SightingsLearned) per batch with the rule and their number, once each.
 func TestDetectorLogsLearning(t *testing.T) {
 	t.Parallel()
 	r, err := detect.ParseRule("new_ip.yaml", []byte(`
@@ -217,8 +226,9 @@ first_seen_learn: 1d
 		return b
 	}
 	var logs bytes.Buffer
+	metrics := &metricCounts{}
 	fn := &DetectorFunction{Detector: detect.NewEngine(rs, detect.NewMemState(), detect.Options{}), Publisher: &flakyPublisher{},
-		Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+		Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: metrics}
 	batches := []events.KinesisEvent{
 		{Records: []events.KinesisEventRecord{kinesisRecord(t, "1", signIn("10.0.0.1", at)), kinesisRecord(t, "2", signIn("10.0.0.2", at))}},
 		{Records: []events.KinesisEventRecord{kinesisRecord(t, "3", signIn("10.0.0.3", at.Add(48*time.Hour)))}},
@@ -238,6 +248,9 @@ first_seen_learn: 1d
 	}
 	if len(lines) != 1 || lines[0]["rule_id"] != "Test.New.IP" || lines[0]["count"] != float64(2) {
 		t.Fatalf("logs = %v, want one line for Test.New.IP with count 2", lines)
+	}
+	if len(metrics.learned) != 1 || metrics.learned["Test.New.IP"] != 2 {
+		t.Errorf("learned metrics %v, want Test.New.IP: 2", metrics.learned)
 	}
 }
 
