@@ -474,43 +474,37 @@ func (w *Worker) run(ctx context.Context, cands []*Rule, dst []Match) []Match {
 				continue
 			}
 		}
-		quiet := false
-		if r.alertIf != nil {
-			alert, err := w.alertIf(r)
-			if err != nil {
-				w.forget(counted)
-				w.lastErr = err
-				w.eng.conditionError(r, w.eventID(), err)
-				continue
-			}
-			if !alert && w.eng.opts.NoDedup {
-				continue // nothing to remember, and no alert
-			}
-			quiet = !alert
+		quiet, err := w.quiet(r)
+		var m Match
+		switch {
+		case err != nil:
+		case quiet && w.eng.opts.NoDedup:
+			continue // nothing to remember, and no alert
+		case quiet:
+			m, err = w.quietMatch(r)
+		default:
+			m, err = w.match(r)
 		}
-		if quiet {
-			m, err := w.quietMatch(r)
-			if err != nil {
-				w.forget(counted)
-				w.lastErr = err
-				w.eng.conditionError(r, w.eventID(), err)
-				continue
-			}
-			m.absorbed = counted
-			dst = append(dst, m)
-			continue
-		}
-		m, err := w.match(r)
 		if err != nil {
 			w.forget(counted)
 			w.lastErr = err
-			w.eng.conditionError(r, m.EventID, err)
+			w.eng.conditionError(r, w.eventID(), err)
 			continue
 		}
-		m.absorbed, m.Quiet = counted, quiet
+		m.absorbed = counted
 		dst = append(dst, m)
 	}
 	return dst
+}
+
+// quiet says a match of r on the current event is a quiet first sighting (Match.Quiet):
+// r's FirstSeenAlertIf does not hold.
+func (w *Worker) quiet(r *Rule) (bool, error) {
+	if r.alertIf == nil {
+		return false, nil
+	}
+	alert, err := w.alertIf(r)
+	return !alert, err
 }
 
 // alertIf evaluates r's FirstSeenAlertIf on the current event, natively unless that leaves

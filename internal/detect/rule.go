@@ -402,11 +402,8 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 		return nil, fail("$.condition", "condition does not compile: %s", oneLine(err.Error()))
 	}
 	r.program = prog
-	var ids identCollector
 	node := prog.Node()
-	ast.Walk(&node, &ids)
-	r.needs = ids.needs
-	r.compileNative()
+	r.needs = programNeeds(prog)
 	r.text = textNeedsOf(node)
 	r.paramGates = paramGatesOf(node)
 	r.actorOnly = readsOnlyActor(node)
@@ -472,12 +469,9 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 			return nil, fail("$.first_seen_alert_if", "first_seen_alert_if does not compile: %s", oneLine(err.Error()))
 		}
 		r.FirstSeenAlertIf, r.alertIf = rf.FirstSeenAlert, prog
-		r.compileNative()
-		var ids identCollector
-		node := prog.Node()
-		ast.Walk(&node, &ids)
-		r.matchNeeds |= ids.needs
+		r.matchNeeds |= programNeeds(prog)
 	}
+	r.compileNative()
 	for _, t := range []*textTemplate{r.title, r.dedupKey, r.distinct, r.firstSeen} {
 		if t != nil {
 			r.matchNeeds |= t.needs
@@ -539,6 +533,14 @@ func ParseRule(file string, data []byte) (*Rule, error) {
 		r.Tests = append(r.Tests, t)
 	}
 	return r, nil
+}
+
+// programNeeds says what a compiled expression reads that raw operation records fill lazily.
+func programNeeds(p *vm.Program) uint8 {
+	var ids identCollector
+	node := p.Node()
+	ast.Walk(&node, &ids)
+	return ids.needs
 }
 
 // compileNative compiles the condition's guards and FirstSeenAlertIf into Go for the rule's
