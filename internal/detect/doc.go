@@ -69,7 +69,7 @@
 // Measured on the 2-core build machine (nproc 2, "AMD EPYC" in /proc/cpuinfo, Go 1.26), a
 // shared VM whose speed moves by up to 30% with other tenants' load, all rows together (the
 // encoding/json rows are the yardstick), so rates are per CPU second of the benchmark's own
-// thread (events/cpu-s) and ranges are over eight runs at a quiet time. Corpus: 4096
+// thread (events/cpu-s) and ranges are over eleven runs at a quiet time. Corpus: 4096
 // realistic records, 60% operation logs (1 in 500 risky), 40% sign-ins and sign-outs of six
 // users (records-many-users: of 5,000); rules: the shipped pack, all 25 enabled and evaluated
 // (Zoom.Admin.Action.Outside.Allowed.Domains, inert as shipped, is configured with the
@@ -78,21 +78,24 @@
 //
 //	go test -run '^$' -bench 'Detect/|DecodeOnly|ParseOperationDetail' ./internal/detect
 //
-//	decode only, this scanner, raw records        6.7–7.2 M events/cpu-s  0 allocs
+//	decode only, this scanner, raw records        6.4–7.2 M events/cpu-s  0 allocs
 //	decode only, this scanner, envelopes          1.7–1.8 M events/cpu-s  0 allocs
-//	decode only, encoding/json into a struct      0.64–0.69 M events/cpu-s  7.3 allocs
-//	decode only, encoding/json into a map         0.45–0.47 M events/cpu-s  27.5 allocs
-//	detect, raw records                           1.50–1.60 M events/cpu-s  0.36 allocs/event
-//	detect, envelopes                             0.92–0.98 M events/cpu-s  0.36 allocs/event
-//	detect, raw records, 5,000 users              0.79–0.90 M events/cpu-s  2.1 allocs/event
-//	detect, raw records, every match to State     1.05–1.15 M events/cpu-s  0.86 allocs/event
+//	decode only, encoding/json into a struct      0.63–0.69 M events/cpu-s  7.3 allocs
+//	decode only, encoding/json into a map         0.45–0.49 M events/cpu-s  27.5 allocs
+//	detect, raw records                           1.43–1.59 M events/cpu-s  0.38 allocs/event
+//	detect, envelopes                             0.95–1.01 M events/cpu-s  0.38 allocs/event
+//	detect, raw records, 5,000 users              0.68–0.76 M events/cpu-s  2.9 allocs/event
+//	detect, raw records, every match to State     0.91–1.07 M events/cpu-s  1.4 allocs/event
 //	detect, raw records redelivered               1.9–2.1 M events/cpu-s  0.001 allocs/event
-//	event.ParseOperationDetail                    8.4–8.7 M calls/cpu-s   0 allocs
+//	event.ParseOperationDetail                    7.6–8.8 M calls/cpu-s   0 allocs
 //
 // Against the goal (1.5 M events/s per core, at most 2x decode-only): a first pass over raw
-// records reaches 1.5 M/s at a quiet time (1.50–1.60 M), not with margin under load (1.1–1.55
-// M), and costs 4.2–4.8x the decode-only time; envelopes cost 1.8–2.0x theirs but run at
-// 0.95 M/s, their decoding alone (567 bytes on average against 158) being 0.56 µs. Skipped
+// records reaches 1.5 M/s at a quiet time in most runs (1.43–1.59 M, median 1.54), not with
+// margin under load, and costs 4.2–5.0x the decode-only time; envelopes cost 1.76–1.93x theirs
+// but run at 0.97 M/s, their decoding alone (567 bytes on average against 158) being 0.56 µs.
+// Since the new-IP rule remembers every user's addresses (first_seen_alert_if) each sign-in
+// also looks up its first-seen key, which the activity-type index pays for by sparing
+// sign-outs the sign-in rules; with 5,000 users the new addresses to remember cost 15%. Skipped
 // strings take the eight-byte scan too, and whitespace is ruled out with one test per byte:
 // envelope decoding went from 1.2–1.4 to 1.7–1.8 M/s. What closed the gap from 0.19 M/s (regexp conditions), 0.68 M/s (native
 // conditions) and 1.2 M/s (the previous round): dropping matches that cannot change State
@@ -120,8 +123,9 @@
 //
 // zoomwatch detect over a 1,000,000-line file of such records (160 MB), full pack, 1,184
 // alerts (identical with 1 and 2 workers and to the previous round): 2 workers 0.47–0.63 s
-// wall, 0.88–1.18 CPU-s, max RSS 46–48 MB; 1 worker 0.67–0.79 s, max RSS 39–41 MB
-// (/usr/bin/time, three runs each). Its workers evaluate a batch before the decider has decided the one before;
+// wall at a quiet time, 0.88–1.18 CPU-s, max RSS 46–48 MB; 1 worker 0.67–0.79 s, max RSS
+// 39–41 MB (/usr/bin/time, three runs each); in this round, with the machine partly busy,
+// 0.50–0.69 s and 46–47 MB, 1 worker 0.77–0.97 s and 39–40 MB. Its workers evaluate a batch before the decider has decided the one before;
 // Worker.DecideInOrder lets them drop repeats of tuples still on their way to Decide, which
 // cut the matches reaching State on that file from 249k to 78k (81k deciding each record at
 // once, as the benchmark does). The same alerts come out whatever the input order: the file's
