@@ -607,6 +607,9 @@ func bytesToString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
+// stringBytes returns s's bytes without copying; they must not be modified.
+func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
 // parseTime parses RFC 3339, with an allocation-free path for Zoom's "2006-01-02T15:04:05Z".
 func parseTime(s string) (time.Time, bool) {
 	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +17,10 @@ type memSnapshot struct {
 	// which they cannot be rebuilt.
 	Groups  []memBucketState          `json:"groups"`
 	Buckets map[string]memBucketState `json:"buckets,omitempty"`
-	Seen    map[string]memSeenState   `json:"seen"`
-	Admins  []string                  `json:"admins"`
+	// Seen maps first-seen keys to their state: by hex digest (seenDigest) from version 3, by
+	// the keys themselves before.
+	Seen   map[string]memSeenState `json:"seen"`
+	Admins []string                `json:"admins"`
 	// Since holds WatchingSince's times (absent before first_seen_learn existed).
 	Since  map[string]time.Time `json:"since,omitempty"`
 	Newest time.Time            `json:"newest"`
@@ -42,11 +45,12 @@ type memBucketState struct {
 }
 
 type memSeenState struct {
-	Until   time.Time `json:"until"`
-	FirstID string    `json:"first_id"`
+	Until time.Time `json:"until"`
+	// FirstID is the hex digest of the first sighting's event ID (version 3), or the ID.
+	FirstID string `json:"first_id"`
 }
 
-const memSnapshotVersion = 2
+const memSnapshotVersion = 3
 
 // Save writes the state to w.
 func (m *MemState) Save(w io.Writer) error {
@@ -65,7 +69,7 @@ func (m *MemState) Save(w io.Writer) error {
 		snap.Groups = append(snap.Groups, bs)
 	}
 	for k, s := range m.seen {
-		snap.Seen[k] = memSeenState{Until: s.until, FirstID: s.firstID}
+		snap.Seen[hex.EncodeToString(k[:])] = memSeenState{Until: s.until(), FirstID: hex.EncodeToString(s.firstID[:])}
 	}
 	for a, ok := range m.admins {
 		if ok {
@@ -89,8 +93,9 @@ func LoadMemState(r io.Reader) (*MemState, error) {
 		return nil, fmt.Errorf("read detector state: %w", err)
 	}
 	// A version 1 file keeps its first sightings and admins; its open grouping windows
-	// start over (their keys cannot be recovered from alert IDs).
-	if snap.Version != memSnapshotVersion && snap.Version != 1 {
+	// start over (their keys cannot be recovered from alert IDs). Files before version 3 hold
+	// first-seen keys and event IDs themselves, which are digested as they are read.
+	if snap.Version < 1 || snap.Version > memSnapshotVersion {
 		return nil, fmt.Errorf("read detector state: version %d, want %d", snap.Version, memSnapshotVersion)
 	}
 	m := NewMemState()
@@ -115,11 +120,35 @@ func LoadMemState(r io.Reader) (*MemState, error) {
 		}
 	}
 	for k, s := range snap.Seen {
-		m.seen[k] = memSeen{until: s.Until, firstID: s.FirstID}
+		key, id := digestOf(k), digestOf(s.FirstID)
+		if snap.Version >= 3 {
+			var err error
+			if key, err = parseDigest(k); err != nil {
+				return nil, fmt.Errorf("read detector state: first-seen key %q: %w", k, err)
+			}
+			if id, err = parseDigest(s.FirstID); err != nil {
+				return nil, fmt.Errorf("read detector state: first-seen key %q: first_id: %w", k, err)
+			}
+		}
+		seen := memSeen{firstID: id}
+		seen.setUntil(s.Until)
+		m.seen[key] = seen
 	}
 	for _, a := range snap.Admins {
 		m.admins[a] = true
 	}
 	maps.Copy(m.since, snap.Since)
 	return m, nil
+}
+
+// parseDigest reads a seenDigest written in hex by Save.
+func parseDigest(s string) (seenDigest, error) {
+	var d seenDigest
+	if hex.DecodedLen(len(s)) != len(d) {
+		return d, fmt.Errorf("want %d hex digits, got %d characters", 2*len(d), len(s))
+	}
+	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
+		return d, err
+	}
+	return d, nil
 }

@@ -86,6 +86,54 @@ func TestLoadVersion1State(t *testing.T) {
 	}
 }
 
+// TestLoadVersion2State: a state file written before first-seen keys were kept as digests
+// keeps its first sightings (a redelivered first sighting is still recognised) and is saved
+// again with digests only.
+func TestLoadVersion2State(t *testing.T) {
+	v2 := `{"version":2,"groups":[],"seen":{"Zoom.SignIn.New.IP.For.Admin|marge@x.io|10.0.0.1":` +
+		`{"until":"2027-01-01T00:00:00.5Z","first_id":"e1"}},"admins":[],"newest":"2026-11-20T10:00:00Z"}`
+	m, err := LoadMemState(strings.NewReader(v2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	at := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	for _, loaded := range []*MemState{m, saveAndLoad(t, m)} {
+		key := "Zoom.SignIn.New.IP.For.Admin|marge@x.io|10.0.0.1"
+		if first, _ := loaded.FirstSeen(ctx, key, "e2", at, time.Hour); first {
+			t.Error("another sighting of a remembered key counted as first")
+		}
+		if first, _ := loaded.FirstSeen(ctx, key, "e1", at, time.Hour); !first {
+			t.Error("the redelivered first sighting was not recognised")
+		}
+		if s := loaded.seen[digestOf(key)]; !s.until().Equal(time.Date(2027, 1, 1, 0, 0, 0, 5e8, time.UTC)) {
+			t.Errorf("remembered until %v, want 2027-01-01T00:00:00.5Z", s.until())
+		}
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "marge") || !strings.Contains(buf.String(), `"version":3`) {
+		t.Errorf("saved state %s: want version 3 with digests, not keys", buf.String())
+	}
+}
+
+// TestLoadRejectsMalformedDigests: a version 3 file whose first-seen digests are not 16 hex
+// digits is refused with the key in the message.
+func TestLoadRejectsMalformedDigests(t *testing.T) {
+	for _, seen := range []string{
+		`"zz00000000000000":{"until":"2027-01-01T00:00:00Z","first_id":"0000000000000000"}`,
+		`"00000000000000":{"until":"2027-01-01T00:00:00Z","first_id":"0000000000000000"}`,
+		`"0000000000000000":{"until":"2027-01-01T00:00:00Z","first_id":"e1"}`,
+	} {
+		_, err := LoadMemState(strings.NewReader(`{"version":3,"seen":{` + seen + `}}`))
+		if err == nil || !strings.Contains(err.Error(), "first-seen key") {
+			t.Errorf("%s: error %v, want one naming the first-seen key", seen, err)
+		}
+	}
+}
+
 // saveAndLoad returns a MemState loaded from what m saves, as a restarted laptop run gets it.
 func saveAndLoad(t *testing.T, m *MemState) *MemState {
 	t.Helper()

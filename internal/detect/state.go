@@ -223,14 +223,16 @@ type MemState struct {
 	buckets map[memKey]*memBucket
 	// fired holds the buckets that fired, by alert ID, for Ack.
 	fired    map[string]*memBucket
-	seen     map[string]memSeen
+	seen     map[seenDigest]memSeen
 	admins   map[string]bool
 	since    map[string]time.Time
 	newest   time.Time
 	observed int
-	// swept and sweptAt are observed and newest at the last sweep.
-	swept   int
-	sweptAt time.Time
+	// swept and sweptAt are observed and newest at the last sweep; seenSweptAt is newest at
+	// the last sweep of seen.
+	swept       int
+	sweptAt     time.Time
+	seenSweptAt time.Time
 }
 
 // LateGrace is how late a record may arrive, past the longest its grouping state can matter,
@@ -242,8 +244,9 @@ const LateGrace = 24 * time.Hour
 // far event time may advance between them (the engine observes only what can change State,
 // so observations alone can be far apart).
 const (
-	sweepEvery = 1 << 16
-	sweepSpan  = 6 * time.Hour
+	sweepEvery    = 1 << 16
+	sweepSpan     = 6 * time.Hour
+	seenSweepSpan = 24 * time.Hour
 )
 
 // memKey names a bucket. Buckets are found by their parts rather than by AlertID, which
@@ -287,16 +290,35 @@ func newMemBucket(period time.Duration, end, t time.Time) *memBucket {
 // smallSet is how many members a bucket searches linearly before it keeps a map.
 const smallSet = 8
 
+// memSeen is a remembered first-seen key: until when, and the digest of its first sighting's
+// event ID. MemState keeps keys and IDs as digests, and the time as numbers, so remembering
+// hundreds of thousands of users' addresses costs 32 bytes each and holds no pointers for the
+// garbage collector to scan.
 type memSeen struct {
-	until   time.Time
-	firstID string
+	untilSec  int64
+	untilNsec int64
+	firstID   seenDigest
+}
+
+func (s memSeen) until() time.Time { return time.Unix(s.untilSec, s.untilNsec).UTC() }
+
+func (s *memSeen) setUntil(t time.Time) { s.untilSec, s.untilNsec = t.Unix(), int64(t.Nanosecond()) }
+
+// seenDigest is a first-seen key or an event ID as MemState remembers it: the first 8 bytes of
+// its SHA-256. Two of a million keys share one with a chance of about 3 in 100 million, and
+// a key then counts as seen when it was not; the digest halves the memory a key costs.
+type seenDigest [8]byte
+
+func digestOf(s string) seenDigest {
+	sum := sha256.Sum256(stringBytes(s))
+	return seenDigest(sum[:8])
 }
 
 // NewMemState returns an empty in-memory state.
 func NewMemState() *MemState {
 	// Sized for a busy hour of grouping windows, so a new state does not rehash its way up.
 	return &MemState{buckets: make(map[memKey]*memBucket, absorbHint), fired: map[string]*memBucket{},
-		seen: map[string]memSeen{}, admins: map[string]bool{}, since: map[string]time.Time{}}
+		seen: map[seenDigest]memSeen{}, admins: map[string]bool{}, since: map[string]time.Time{}}
 }
 
 // hasID says the bucket counted the event.
@@ -459,8 +481,14 @@ func (m *MemState) sweep(t time.Time) {
 			delete(m.fired, w.alertID)
 		}
 	}
+	// First-seen keys live for months: a daily sweep frees them soon enough, and spares a
+	// state that remembers every user's addresses a walk over all of them every few hours.
+	if m.newest.Sub(m.seenSweptAt) < seenSweepSpan {
+		return
+	}
+	m.seenSweptAt = m.newest
 	for k, s := range m.seen {
-		if s.until.Before(m.newest) {
+		if s.until().Before(m.newest) {
 			delete(m.seen, k)
 		}
 	}
@@ -478,18 +506,21 @@ func (w *memBucket) count() int {
 
 // FirstSeen implements State.
 func (m *MemState) FirstSeen(_ context.Context, key, eventID string, at time.Time, ttl time.Duration) (bool, error) {
+	k, id := digestOf(key), digestOf(eventID)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep(at)
-	s, ok := m.seen[key]
-	if ok && at.Before(s.until) {
-		if at.Add(ttl).After(s.until) {
-			s.until = at.Add(ttl)
-			m.seen[key] = s
+	s, ok := m.seen[k]
+	if ok && at.Before(s.until()) {
+		if until := at.Add(ttl); until.After(s.until()) {
+			s.setUntil(until)
+			m.seen[k] = s
 		}
-		return s.firstID == eventID, nil
+		return s.firstID == id, nil
 	}
-	m.seen[key] = memSeen{until: at.Add(ttl), firstID: eventID}
+	s = memSeen{firstID: id}
+	s.setUntil(at.Add(ttl))
+	m.seen[k] = s
 	return true, nil
 }
 
