@@ -131,7 +131,10 @@
 // once, as the benchmark does). The same alerts come out whatever the input order: the file's
 // first 200k records shuffled within each day, or across all seven days with a fifth of them
 // redelivered, raise the 246 alerts of the ordered file. detect sets a 64 MiB soft heap limit
-// (unless GOMEMLIMIT is set) so a state that grows on unusual input stays under 100 MB.
+// (unless GOMEMLIMIT is set) so a state that grows on unusual input stays under 100 MB: the
+// same file with its 400k sign-ins spread over 300k users takes 3.5–4.2 s and 82 MB max RSS
+// (before first-seen keys were kept as digests, 117 MB; remembering admins' addresses only,
+// 2.8 s and 77 MB).
 //
 // Expression language, per evaluation (cpu-ns/op, same Env, same helper implementations):
 //
