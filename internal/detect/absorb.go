@@ -120,9 +120,7 @@ func refreshDay(t time.Time) int64 { return t.Unix() / int64(refreshPeriod/time.
 // reports it.
 func (w *Worker) absorb(r *Rule) (drop bool, entry *absorbed) {
 	env := &w.env
-	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
-		w.fill(needs)
-	}
+	w.fillMatch(r)
 	// The rule ID ended by 0; fixed-width numbers (the period and the event's buckets, as
 	// State computes them, as many as the rule's threshold gives); the rendered strings,
 	// each ended by 0.

@@ -516,9 +516,7 @@ func (w *Worker) alertIf(r *Rule) (bool, error) {
 			return ok, nil
 		}
 	}
-	if w.lazy&r.matchNeeds != 0 {
-		w.fill(r.matchNeeds)
-	}
+	w.fillMatch(r)
 	out, err := w.vm.Run(r.alertIf, &w.env)
 	if err != nil {
 		return false, fmt.Errorf("first_seen_alert_if: %w", err)
@@ -595,11 +593,17 @@ func (w *Worker) fill(needs uint8) {
 	w.lazy &^= needs
 }
 
-func (w *Worker) match(r *Rule) (Match, error) {
-	env := &w.env
+// fillMatch completes what building a match of r reads: the fields of its templates and
+// FirstSeenAlertIf, and the time.
+func (w *Worker) fillMatch(r *Rule) {
 	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
 		w.fill(needs)
 	}
+}
+
+func (w *Worker) match(r *Rule) (Match, error) {
+	env := &w.env
+	w.fillMatch(r)
 	m := Match{
 		Rule: r, EventID: w.eventID(), Source: env.Source,
 		LogType: event.LogType(env.LogType), Time: env.Time,
@@ -654,9 +658,7 @@ const quietID = "quiet"
 // is the rule, the time and the first-seen key.
 func (w *Worker) quietMatch(r *Rule) (Match, error) {
 	env := &w.env
-	if needs := r.matchNeeds | needTime; w.lazy&needs != 0 {
-		w.fill(needs)
-	}
+	w.fillMatch(r)
 	m := Match{Rule: r, EventID: quietID, LogType: event.LogType(env.LogType), Time: env.Time, Quiet: true}
 	b, err := r.firstSeen.appendTo(w.matchBuf[:0], env)
 	w.matchBuf = b

@@ -93,17 +93,11 @@ func TestFirstSeenRepeatsStayInTheWorker(t *testing.T) {
 	first := signIn("2026-11-20T08:00:00Z", "marge@x.io", "10.0.0.1")
 	var last *alert.Alert
 	eval := func(rec []byte) []string {
-		ms, err := w.EvalJSON(ctx, rec, nil)
-		if err != nil {
-			t.Fatal(err)
+		as := newIPAlerts(t, eng, w, rec)
+		if len(as) > 0 {
+			last = as[len(as)-1]
 		}
-		var ids []string
-		for _, a := range decideAll(t, eng, ms) {
-			if a.RuleID == "Zoom.Admin.Sign.In.New.IP" {
-				ids, last = append(ids, a.ID), a
-			}
-		}
-		return ids
+		return alertIDs(as)
 	}
 	eval(op("2026-11-20T07:00:00Z", "marge@x.io", "Meeting", "Meeting  - Join before host: from Off to On"))
 	raised := eval(first)
@@ -142,21 +136,8 @@ func TestFirstSeenRepeatsStayInTheWorker(t *testing.T) {
 // acknowledged. The other sighting brought nothing in, so the first is not dropped and its
 // alert is raised again, with the same ID.
 func TestFirstSeenRedeliveredFirerAfterAnotherSighting(t *testing.T) {
-	ctx := context.Background()
 	rs, st := loadTestRules(t), NewMemState()
-	newIP := func(eng *Engine, w *Worker, rec []byte) []string {
-		ms, err := w.EvalJSON(ctx, rec, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, a := range decideAll(t, eng, ms) {
-			if a.RuleID == "Zoom.Admin.Sign.In.New.IP" {
-				ids = append(ids, a.ID)
-			}
-		}
-		return ids
-	}
+	newIP := func(eng *Engine, w *Worker, rec []byte) []string { return alertIDs(newIPAlerts(t, eng, w, rec)) }
 	first := NewEngine(rs, st, Options{})
 	w := first.NewWorker()
 	newIP(first, w, op("2026-11-20T07:00:00Z", "marge@x.io", "Meeting", "Meeting  - Join before host: from Off to On"))
@@ -173,4 +154,28 @@ func TestFirstSeenRedeliveredFirerAfterAnotherSighting(t *testing.T) {
 	if got := newIP(again, w, firer); !slices.Equal(got, raised) {
 		t.Errorf("redelivered first sighting raised %q, want %q again", got, raised)
 	}
+}
+
+// newIPAlerts evaluates rec on w and decides its matches, returning the new-IP rule's alerts.
+func newIPAlerts(t *testing.T, eng *Engine, w *Worker, rec []byte) []*alert.Alert {
+	t.Helper()
+	ms, err := w.EvalJSON(context.Background(), rec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*alert.Alert
+	for _, a := range decideAll(t, eng, ms) {
+		if a.RuleID == "Zoom.Admin.Sign.In.New.IP" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func alertIDs(as []*alert.Alert) []string {
+	var ids []string
+	for _, a := range as {
+		ids = append(ids, a.ID)
+	}
+	return ids
 }
