@@ -138,9 +138,9 @@ func newHarness(t *testing.T, prof profile, seed uint64) *harness {
 		// A caught-up poll re-reads a whole past day, so its windows always span several
 		// pages: with the default 6h, a run in the small hours reads today's few records in
 		// one page, and the expired-page-token fault has no token to expire.
-		"poll/overlap": "30h",
-		"poll/max_rps":        cmp.Or(prof.maxRPS, "100"),
-		"poll/page_size":      fmt.Sprint(prof.pageSize),
+		"poll/overlap":   "30h",
+		"poll/max_rps":   cmp.Or(prof.maxRPS, "100"),
+		"poll/page_size": fmt.Sprint(prof.pageSize),
 		"rules/Zoom.Admin.Action.Outside.Allowed.Domains": `{"params":{"allowed_domains":["springfield.example"]}}`,
 	} {
 		if _, err := clients.SSM.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String(prefix + name), Value: aws.String(value), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)}); err != nil {
